@@ -58,6 +58,10 @@ class QuantizationError(ReidtoolError):
     """Quantization produced something reidtool cannot use (float ops left, wrong input quantization)."""
 
 
+class EvaluationError(ReidtoolError):
+    """Embeddings or labels that cannot be evaluated (shapes disagree, no query has a match, set too large)."""
+
+
 class CodegenError(ReidtoolError):
     """The code generator cannot translate a model; names the op, its index and its output tensor."""
 
