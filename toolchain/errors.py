@@ -83,3 +83,7 @@ def format_file_list(paths, limit: int = 10) -> str:
     if len(paths) > limit:
         shown += f" (and {len(paths) - limit} more)"
     return shown
+
+
+class TrainingError(ReidtoolError):
+    """A training cannot go on (e.g. the embeddings collapsed); the message names cause and fix."""
