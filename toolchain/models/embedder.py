@@ -244,4 +244,4 @@ def inference_embedding(training_model: keras.Model) -> keras.Model:
         out = training_model.get_layer(BNNECK_NAME).output
     except ValueError:
         out = training_model.output["embedding"]
-    return keras.Model(training_model.inputs, out, name="inference_embedding")
+    return keras.Model(training_model.inputs[0], out, name="inference_embedding")
