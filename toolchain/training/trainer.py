@@ -228,8 +228,13 @@ def train(cfg: Any, run: RunDir) -> Path:
 
     if point:
         carry_history(point, run.logs_dir, point.model_path.parent.parent / _get(cfg, "general.logs_dir", "logs"))
-        if point.state.get("sampler"):
-            sampler.set_state(point.state["sampler"])
+        saved_sampler = point.state.get("sampler") or {}
+        if saved_sampler and (saved_sampler.get("p"), saved_sampler.get("k")) == (sampler.p, sampler.k):
+            sampler.set_state(saved_sampler)
+        elif saved_sampler:
+            log.warning("training.batch_size changed since the saved run (P×K %sx%s -> %dx%d): the "
+                        "batch sampler starts afresh", saved_sampler.get("p"), saved_sampler.get("k"),
+                        sampler.p, sampler.k)
         log.info("resuming %s at epoch %d of %d", point.model_path, point.initial_epoch + 1, epochs)
 
     probe = _probe_images(val_ds if val_ds is not None else train_ds, VALIDATION_PROBE_IMAGES)
@@ -254,7 +259,7 @@ def train(cfg: Any, run: RunDir) -> Path:
     initial_epoch = point.initial_epoch if point else 0
     if initial_epoch < epochs:
         model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=callback_list, verbose=2)
+                  callbacks=callback_list, verbose=2, shuffle=False)
     else:
         log.warning("training.epochs=%d: the resumed training already completed %d epochs; nothing to do",
                     epochs, initial_epoch)
