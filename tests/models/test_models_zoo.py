@@ -16,7 +16,7 @@ keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 from toolchain.models import MODELS, build_training_model, export_embedder, inference_embedding  # noqa: E402
-from toolchain.oracle import Oracle  # noqa: E402
+from models_helpers import convert_int8, int8_report, randomize_batchnorm  # noqa: E402
 
 NUM_CLASSES = 4
 # One member per family in the default run (name, input shape, embedding_dim, bnneck).
@@ -32,49 +32,6 @@ OTHER_MEMBERS = sorted(set(MODELS.names()) - {f[0] for f in FAMILIES})
 # Ops the code generator supports first (tinynet must use only these), plus the converter's
 # input QUANTIZE (uint8 -> int8).
 SKELETON_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL", "MEAN", "RESHAPE", "FULLY_CONNECTED", "QUANTIZE"}
-
-
-def _randomize_batchnorm(model, rng):
-    """Give every BatchNormalization non-trivial statistics so folding is really exercised."""
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = int(layer.moving_mean.shape[0])
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n),
-                rng.uniform(-0.5, 0.5, n), rng.uniform(0.5, 2.0, n),
-            ][: len(layer.get_weights())])
-
-
-def convert_int8(model, input_shape, rng, n_calibration=4) -> bytes:
-    """Full-int8 conversion as the quantizer does it: uint8 in, int8 out, 0 and 255 images added."""
-    def representative():
-        yield [np.zeros((1, *input_shape), np.float32)]
-        yield [np.full((1, *input_shape), 255.0, np.float32)]
-        for _ in range(n_calibration):
-            yield [rng.uniform(0, 255, (1, *input_shape)).astype(np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
-
-
-def int8_report(model_bytes: bytes) -> tuple[set[str], set[str], Oracle]:
-    """(op names, dtypes of every tensor an op reads or writes, oracle) of a TFLite model."""
-    oracle = Oracle(model_bytes)
-    interp = oracle._interp
-    ops = interp._get_ops_details()
-    names = {op["op_name"] for op in ops}
-    tensors = {t["index"]: t for t in interp.get_tensor_details()}
-    dtypes = set()
-    for op in ops:
-        for idx in list(op["inputs"]) + list(op["outputs"]):
-            if idx >= 0:
-                dtypes.add(np.dtype(tensors[idx]["dtype"]).name)
-    return names, dtypes, oracle
 
 
 def run_model_family_test(name, input_shape, embedding_dim, bnneck, *, seed=0):
@@ -104,7 +61,7 @@ def run_model_family_test(name, input_shape, embedding_dim, bnneck, *, seed=0):
     after = model.get_layer("logits").get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(before, after))
 
-    _randomize_batchnorm(model, rng)
+    randomize_batchnorm(model, rng)
     edge = export_embedder(model)
     assert tuple(edge.inputs[0].shape) == (1, *input_shape)
     assert not any(isinstance(layer, keras.layers.RandomFlip) for layer in edge.layers)
