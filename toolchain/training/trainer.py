@@ -297,14 +297,15 @@ def _build_new(cfg: Any, loss_config: dict[str, Any], num_classes: int):
 def _load_for_resume(point, cfg: Any, loss_config: dict[str, Any], class_names: list[str]):
     import keras
 
-    from toolchain.models import export  # noqa: F401  (registers export-side custom objects, if any)
+    from toolchain.training import augmentation  # noqa: F401  (registers DataAugmentation)
     from toolchain.training.resume import not_resumable_error, warn_ignored_changes
     from toolchain.training.training_model import ReidTrainingModel
 
     try:
         model = keras.saving.load_model(point.model_path)
     except Exception as err:  # noqa: BLE001 - any load failure is reported with the file named
-        raise ConfigError(f"model.model_path: cannot load {point.model_path} ({err})") from err
+        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"model.model_path: cannot load {point.model_path} ({reason})") from err
     if not isinstance(model, ReidTrainingModel):
         raise not_resumable_error(point.model_path)
     classes = int(model.output["logits"].shape[-1])
