@@ -2,7 +2,7 @@
 
 `model.pretrained: True` loads the ImageNet weights keras ships for MobileNet v1/v2 and
 ResNet50V2. keras downloads them once into its cache (`$KERAS_HOME/models`, by default
-`~/.keras/models`); on a machine without network the download fails, and reidtool turns that
+`~/.keras/models`; keras reads `KERAS_HOME` when it is imported); on a machine without network the download fails, and reidtool turns that
 into a `ModelError` naming the file and where to put it. `model.pretrained_weights` names a
 local weights file instead (a keras `.h5` / `.weights.h5` file for the same architecture),
 which works offline and for every model, including those without ImageNet weights.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 from toolchain.errors import ModelError
@@ -32,10 +33,18 @@ OFFLINE_ENV = "REIDTOOL_OFFLINE"
 def keras_cache_dir() -> Path:
     """Where keras keeps downloaded weights: `$KERAS_HOME/models`, else `~/.keras/models`.
 
-    keras falls back to `/tmp/.keras` when the base folder is not writable; so do we.
+    keras reads `KERAS_HOME` once, when it is imported; we ask keras for that folder so the
+    message names the folder keras really looks in. keras falls back to `/tmp/.keras` when the
+    base folder is not writable; so do we.
     """
-    base = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
-    if base.exists() and not os.access(base, os.W_OK):
+    try:
+        from keras.src.backend.config import keras_home
+
+        base = Path(keras_home())
+    except ImportError:  # a keras without that helper: its documented default
+        base = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    base = base.expanduser()
+    if not os.access(base, os.W_OK):
         base = Path("/tmp") / ".keras"
     return base / "models"
 
@@ -76,12 +85,23 @@ def load_pretrained(
             raise ModelError(f"model.pretrained_weights: file not found: {path}")
         backbone = build_backbone(name, input_shape, **kwargs)
         try:
-            backbone.load_weights(str(path))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                backbone.load_weights(str(path))
         except Exception as err:  # keras raises ValueError, KeyError, OSError... for a wrong file
             raise ModelError(
                 f"model.pretrained_weights: {path} does not hold weights for {name} "
                 f"at input_shape={tuple(input_shape)}: {err}"
             ) from err
+        # keras only warns when parts of the file do not match and keeps fresh weights there:
+        # a silently half-loaded backbone is worse than an error.
+        partial = [str(w.message) for w in caught if "weights" in str(w.message).lower()
+                   or "skipping" in str(w.message).lower()]
+        if partial:
+            raise ModelError(
+                f"model.pretrained_weights: {path} does not fully match {name} "
+                f"at input_shape={tuple(input_shape)}: {partial[0]}"
+            )
         log.info("Loaded %s weights from %s", name, path)
         return backbone
     if not pretrained:
