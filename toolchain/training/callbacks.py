@@ -42,7 +42,7 @@ LR_DRIVERS = ("ReduceLROnPlateau", "LearningRateScheduler")
 STATE_ATTRS = ("best", "wait", "stopped_epoch", "cooldown_counter", "best_epoch", "current_lr")
 LOG_NAME = "training_log.csv"
 STATE_NAME = "training_state.json"
-EXTRA_METRICS = ("embedding_spread", "lr", "learning_rate")
+EXTRA_METRICS = ("embedding_spread", "lr", "learning_rate", "epoch_seconds")
 
 
 def logged_metrics(has_validation: bool) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -246,7 +247,7 @@ def train(cfg: Any, run: RunDir) -> Path:
         run.saved_models_dir / cbs.STATE_NAME, tracked, sampler, restore=point.state if point else None,
         extra={"class_names": class_names, "settings": _settings(cfg) if not point
                else point.state.get("settings", {})})
-    callback_list = [*user_callbacks, guard, _LRLogger(), checkpoint,
+    callback_list = [_EpochTimer(), *user_callbacks, guard, _LRLogger(), checkpoint,
                      cbs.EpochCSVLogger(run.logs_dir / cbs.LOG_NAME),
                      keras.callbacks.TensorBoard(log_dir=str(run.logs_dir), write_graph=False,
                                                  profile_batch=0),
@@ -380,6 +381,18 @@ def plot_training_curves(rows: list[dict[str, str]], out: Path) -> Path | None:
     atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=100), suffix=".png")
     plt.close(fig)
     return out
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Log `epoch_seconds`: wall time of the epoch's training and validation steps (first in the
+    list, so it excludes the checkpoint writes of the built-in callbacks)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.start
 
 
 class _LRLogger(keras.callbacks.Callback):
