@@ -38,10 +38,11 @@ def _images(folder: Path, identities: int, per_id: int, height: int, width: int)
         for j in range(per_id):
             img = np.zeros((height, width, 3), np.float32)
             img[: height // 2] = palette[ident, 0]
-            img[height // 2:] = palette[ident, 1]
+            img[height // 2 :] = palette[ident, 1]
             img += rng.normal(0, 12, img.shape)
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
-                folder / f"{ident:04d}_c1_{j}.jpg", quality=95)
+                folder / f"{ident:04d}_c1_{j}.jpg", quality=95
+            )
 
 
 def main() -> None:
@@ -79,19 +80,23 @@ def main() -> None:
         train(cfg, run)
         rows = read_log(run.logs_dir / "training_log.csv")[1:]
         splits = build_splits(cfg)
-        steps = max(1, math.ceil(len(splits.train) / args.batch))     # PKSampler batches per epoch
+        steps = max(1, math.ceil(len(splits.train) / args.batch))  # PKSampler batches per epoch
         seconds = sum(float(r["epoch_seconds"]) for r in rows)
         reid_ips = steps * args.batch * len(rows) / seconds
 
         # Baseline: the same model and losses through Keras's own compile/fit.
         labels, names = identity_labels(splits.train)
         val_labels, _ = identity_labels(splits.val, names)
-        x = np.stack([input_bytes_from_config(r.path, cfg) for r in splits.train]).astype(np.float32)
+        x = np.stack([input_bytes_from_config(r.path, cfg) for r in splits.train]).astype(
+            np.float32
+        )
         xv = np.stack([input_bytes_from_config(r.path, cfg) for r in splits.val]).astype(np.float32)
         aug = build_augmentation(cfg)
         model = build_from_config(cfg, len(names), augmentation_layers=[aug] if aug else None)
-        model.compile(optimizer=keras.optimizers.Adam(0.003),
-                      loss={"logits": SmoothedCrossEntropy(0.1), "embedding": TripletLoss(0.3, "semi_hard")})
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.003),
+            loss={"logits": SmoothedCrossEntropy(0.1), "embedding": TripletLoss(0.3, "semi_hard")},
+        )
         times = []
 
         class Timer(keras.callbacks.Callback):
@@ -101,13 +106,21 @@ def main() -> None:
             def on_epoch_end(self, epoch, logs=None):
                 times.append(time.perf_counter() - self.t)
 
-        model.fit(x, {"logits": labels, "embedding": labels}, batch_size=args.batch, epochs=args.epochs,
-                  validation_data=(xv, {"logits": val_labels, "embedding": val_labels}),
-                  callbacks=[Timer()], verbose=0)
+        model.fit(
+            x,
+            {"logits": labels, "embedding": labels},
+            batch_size=args.batch,
+            epochs=args.epochs,
+            validation_data=(xv, {"logits": val_labels, "embedding": val_labels}),
+            callbacks=[Timer()],
+            verbose=0,
+        )
         plain_ips = len(x) * (len(times) - 1) / sum(times[1:])
 
-    print(f"model {args.model}, input {args.height}x{args.width}, batch {args.batch}, "
-          f"{steps} P×K steps/epoch, epochs 2..{args.epochs} timed")
+    print(
+        f"model {args.model}, input {args.height}x{args.width}, batch {args.batch}, "
+        f"{steps} P×K steps/epoch, epochs 2..{args.epochs} timed"
+    )
     print(f"reidtool train : {reid_ips:8.1f} images/s")
     print(f"plain model.fit: {plain_ips:8.1f} images/s")
     print(f"ratio          : {reid_ips / plain_ips:8.2f}")

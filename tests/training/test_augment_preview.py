@@ -14,8 +14,10 @@ from toolchain.training.augment_preview import augment_preview, preview_images
 
 def test_preview_grid(cfg_factory, tmp_path):
     cfg = cfg_factory()
-    cfg.data_augmentation = [NS(name="random_invert", args={"change_rate": 1.0}),
-                             NS(name="random_flip", args={"mode": "vertical", "change_rate": 1.0})]
+    cfg.data_augmentation = [
+        NS(name="random_invert", args={"change_rate": 1.0}),
+        NS(name="random_flip", args={"mode": "vertical", "change_rate": 1.0}),
+    ]
     before, after = preview_images(cfg, n=4)
     assert before.shape == after.shape == (4, 32, 16, 3) and after.dtype == np.uint8
     np.testing.assert_array_equal(after, 255 - before[:, ::-1])

@@ -73,18 +73,34 @@ def test_function_changes_images_within_range(name, batch):
 
 def test_yaml_order_and_change_rate(batch):
     # invert then solarize differs from solarize then invert
-    a = DataAugmentation([{"name": "random_invert", "args": {"change_rate": 1.0}},
-                          {"name": "random_solarize", "args": {"change_rate": 1.0}}], seed=1)
-    b = DataAugmentation([{"name": "random_solarize", "args": {"change_rate": 1.0}},
-                          {"name": "random_invert", "args": {"change_rate": 1.0}}], seed=1)
-    np.testing.assert_allclose(np.asarray(a(batch, training=True)),
-                               np.where(255 - batch >= 128, batch, 255 - batch), atol=1e-4)
+    a = DataAugmentation(
+        [
+            {"name": "random_invert", "args": {"change_rate": 1.0}},
+            {"name": "random_solarize", "args": {"change_rate": 1.0}},
+        ],
+        seed=1,
+    )
+    b = DataAugmentation(
+        [
+            {"name": "random_solarize", "args": {"change_rate": 1.0}},
+            {"name": "random_invert", "args": {"change_rate": 1.0}},
+        ],
+        seed=1,
+    )
+    np.testing.assert_allclose(
+        np.asarray(a(batch, training=True)),
+        np.where(255 - batch >= 128, batch, 255 - batch),
+        atol=1e-4,
+    )
     assert not np.allclose(np.asarray(a(batch, training=True)), np.asarray(b(batch, training=True)))
     none = DataAugmentation([{"name": "random_invert", "args": {"change_rate": 0.0}}], seed=1)
     np.testing.assert_array_equal(np.asarray(none(batch, training=True)), batch)
     big = np.repeat(batch, 50, axis=0)
-    half = np.asarray(DataAugmentation([{"name": "random_invert", "args": {"change_rate": 0.5}}],
-                                       seed=2)(big, training=True))
+    half = np.asarray(
+        DataAugmentation([{"name": "random_invert", "args": {"change_rate": 0.5}}], seed=2)(
+            big, training=True
+        )
+    )
     changed = np.mean(np.abs(half - big).reshape(len(big), -1).max(1) > 1)
     assert 0.35 < changed < 0.65
 
@@ -101,14 +117,17 @@ def test_unknown_function_and_argument_are_named():
     with pytest.raises(ConfigError, match="mode"):
         DataAugmentation([{"name": "random_flip", "args": {"mode": "diagonal"}}])
     with pytest.raises(ConfigError, match="needs RGB"):
-        DataAugmentation([{"name": "random_hue", "args": {"delta": 0.1}}])(np.zeros((1, 8, 4, 1), np.float32),
-                                                                         training=True)
+        DataAugmentation([{"name": "random_hue", "args": {"delta": 0.1}}])(
+            np.zeros((1, 8, 4, 1), np.float32), training=True
+        )
 
 
 def test_seed_mapping_and_config_list_forms():
     seed_style = {"random_contrast": {"factor": 0.4}, "random_flip": {"mode": "horizontal"}}
-    assert normalize_steps(seed_style) == [{"name": "random_contrast", "args": {"factor": 0.4}},
-                                           {"name": "random_flip", "args": {"mode": "horizontal"}}]
+    assert normalize_steps(seed_style) == [
+        {"name": "random_contrast", "args": {"factor": 0.4}},
+        {"name": "random_flip", "args": {"mode": "horizontal"}},
+    ]
 
     class Item:
         def __init__(self, name, args):
@@ -133,8 +152,10 @@ def test_custom_function_by_registered_name(batch):
 
 
 def test_saved_inside_a_model_and_reloaded(tmp_path, batch):
-    steps = [{"name": "random_flip", "args": {"mode": "horizontal"}},
-             {"name": "random_rectangle_erasing", "args": {}}]
+    steps = [
+        {"name": "random_flip", "args": {"mode": "horizontal"}},
+        {"name": "random_rectangle_erasing", "args": {}},
+    ]
     inp = keras.Input(batch.shape[1:])
     x = DataAugmentation(steps, seed=5, name="data_augmentation")(inp)
     model = keras.Model(inp, keras.layers.Rescaling(1 / 127.5, -1)(x))
@@ -142,5 +163,7 @@ def test_saved_inside_a_model_and_reloaded(tmp_path, batch):
     again = keras.saving.load_model(tmp_path / "m.keras")
     layer = again.get_layer("data_augmentation")
     assert layer.steps == steps and layer.seed == 5
-    np.testing.assert_allclose(np.asarray(again(batch, training=False)), batch / 127.5 - 1, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(again(batch, training=False)), batch / 127.5 - 1, atol=1e-6
+    )
     assert not np.allclose(np.asarray(again(tf.constant(batch), training=True)), batch / 127.5 - 1)

@@ -24,12 +24,25 @@ from toolchain.training.training_model import ReidTrainingModel
 
 # The callback blocks of the seed's training_config.yaml and README_TRAINING.md §2.7.
 SEED_BLOCKS = [
-    {"ReduceLROnPlateau": {"monitor": "val_loss", "mode": "min", "factor": 0.7, "patience": 40,
-                           "min_lr": 1.0e-05},
-     "EarlyStopping": {"monitor": "val_loss", "mode": "min", "restore_best_weights": True,
-                       "patience": 100}},
-    {"ReduceLROnPlateau": {"monitor": "val_accuracy", "factor": 0.5, "patience": 10},
-     "EarlyStopping": {"monitor": "val_accuracy", "patience": 60}},
+    {
+        "ReduceLROnPlateau": {
+            "monitor": "val_loss",
+            "mode": "min",
+            "factor": 0.7,
+            "patience": 40,
+            "min_lr": 1.0e-05,
+        },
+        "EarlyStopping": {
+            "monitor": "val_loss",
+            "mode": "min",
+            "restore_best_weights": True,
+            "patience": 100,
+        },
+    },
+    {
+        "ReduceLROnPlateau": {"monitor": "val_accuracy", "factor": 0.5, "patience": 10},
+        "EarlyStopping": {"monitor": "val_accuracy", "patience": 60},
+    },
 ]
 
 
@@ -47,7 +60,9 @@ def test_val_monitor_needs_validation():
 def _tiny_model(constant: bool = False) -> ReidTrainingModel:
     inp = keras.Input((6,))
     init = "zeros" if constant else "glorot_uniform"
-    emb = keras.layers.Dense(8, kernel_initializer=init, bias_initializer="ones", name="embedding_fc")(inp)
+    emb = keras.layers.Dense(
+        8, kernel_initializer=init, bias_initializer="ones", name="embedding_fc"
+    )(inp)
     logits = keras.layers.Dense(3, name="logits")(emb)
     model = ReidTrainingModel(inp, {"embedding": emb, "logits": logits})
     model.compile(optimizer=keras.optimizers.SGD(0.1))
@@ -56,7 +71,7 @@ def _tiny_model(constant: bool = False) -> ReidTrainingModel:
 
 def test_embedding_spread_by_hand():
     e = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], np.float64)
-    assert embedding_spread(e) == pytest.approx(0.5)       # std of (1,0,1,0) = .5 per dim
+    assert embedding_spread(e) == pytest.approx(0.5)  # std of (1,0,1,0) = .5 per dim
     assert embedding_spread(np.ones((5, 4))) == pytest.approx(0.0)
 
 
@@ -78,7 +93,7 @@ def test_csv_log_appends_and_truncates(tmp_path):
     logger = EpochCSVLogger(path)
     for epoch in range(3):
         logger.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 2.0})
-    logger.on_epoch_end(2, {"loss": 9.0, "val_loss": 9.0})   # a re-run epoch after a crash
+    logger.on_epoch_end(2, {"loss": 9.0, "val_loss": 9.0})  # a re-run epoch after a crash
     assert [r["epoch"] for r in read_log(path)] == ["0", "1", "2", "2"]
     rows = truncate_log(path, 1)
     assert [r["epoch"] for r in rows] == ["0", "1"] == [r["epoch"] for r in read_log(path)]
@@ -93,7 +108,9 @@ def test_training_state_round_trip(tmp_path):
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=50)
     path = tmp_path / "training_state.json"
     model = _tiny_model()
-    model.fit(x, y, epochs=2, verbose=0, callbacks=[stop, plateau, TrainingState(path, [stop, plateau])])
+    model.fit(
+        x, y, epochs=2, verbose=0, callbacks=[stop, plateau, TrainingState(path, [stop, plateau])]
+    )
     state = read_state(path)
     assert state["epoch"] == 1 and state["learning_rate"] == pytest.approx(0.1)
     assert state["callbacks"]["0:EarlyStopping"]["best"] == pytest.approx(stop.best)

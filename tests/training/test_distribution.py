@@ -47,18 +47,26 @@ print("RESULT " + json.dumps(seen))
 
 def test_mirrored_two_cpu_replicas(tiny_reid_set, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(HERE), str(tiny_reid_set), str(tmp_path / "run")],
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(HERE), str(tiny_reid_set), str(tmp_path / "run")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    seen = json.loads(line[len("RESULT "):])
+    seen = json.loads(line[len("RESULT ") :])
     assert seen == {"replicas": 2, "type": "MirroredStrategy", "iterations": 4}
     rows = (tmp_path / "run" / "logs" / "training_log.csv").read_text().splitlines()
-    assert len(rows) == 3   # header + 2 epochs
+    assert len(rows) == 3  # header + 2 epochs
 
 
 def test_strategy_names_and_batch_split():
-    assert type(get_strategy(None)).__name__ in ("_DefaultDistributionStrategy", "DefaultDistributionStrategy")
+    assert type(get_strategy(None)).__name__ in (
+        "_DefaultDistributionStrategy",
+        "DefaultDistributionStrategy",
+    )
     with pytest.raises(ConfigError, match="mirrored"):
         get_strategy("horovod")
 

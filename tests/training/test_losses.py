@@ -52,11 +52,15 @@ def _numpy_reference(emb, labels, margin, strategy, metric):
     pos = lambda a: [p for p in range(n) if p != a and labels[p] == labels[a]]  # noqa: E731
     neg = lambda a: [q for q in range(n) if labels[q] != labels[a]]  # noqa: E731
     if strategy == "hard":
-        vals = [max(max(d[a, p] for p in pos(a)) - min(d[a, q] for q in neg(a)) + margin, 0)
-                for a in range(n)]
+        vals = [
+            max(max(d[a, p] for p in pos(a)) - min(d[a, q] for q in neg(a)) + margin, 0)
+            for a in range(n)
+        ]
         return np.mean(vals)
     if strategy == "simple":
-        vals = [max(d[a, p] - d[a, q] + margin, 0) for a in range(n) for p in pos(a) for q in neg(a)]
+        vals = [
+            max(d[a, p] - d[a, q] + margin, 0) for a in range(n) for p in pos(a) for q in neg(a)
+        ]
         return np.mean(vals)
     vals = []
     for a in range(n):
@@ -68,8 +72,9 @@ def _numpy_reference(emb, labels, margin, strategy, metric):
     return vals.sum() / max((vals > 0).sum(), 1)
 
 
-@pytest.mark.parametrize("strategy,metric", itertools.product(["hard", "semi_hard", "simple"],
-                                                              ["cosine", "euclidean"]))
+@pytest.mark.parametrize(
+    "strategy,metric", itertools.product(["hard", "semi_hard", "simple"], ["cosine", "euclidean"])
+)
 def test_matches_numpy_loops(strategy, metric):
     rng = np.random.default_rng(7)
     labels = np.repeat(np.arange(4), 3)
@@ -108,4 +113,5 @@ def test_label_smoothing_cross_entropy_by_hand():
     loss = SmoothedCrossEntropy(label_smoothing=0.1)
     assert float(loss(labels, logits)) == pytest.approx(expected, abs=1e-5)
     assert float(SmoothedCrossEntropy(0.0)(labels, logits)) == pytest.approx(
-        -(logp[0, 0] + logp[1, 2]) / 2, abs=1e-5)
+        -(logp[0, 0] + logp[1, 2]) / 2, abs=1e-5
+    )

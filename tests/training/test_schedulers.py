@@ -17,13 +17,18 @@ EXAMPLES = {
     "LRExponentialDecay": dict(initial_lr=0.01, hold_steps=3, decay_rate=0.1, min_lr=1e-4),
     "LRStepDecay": dict(initial_lr=0.01, step_size=5, decay_rate=0.5, min_lr=1e-4),
     "LRCosineDecay": dict(initial_lr=0.01, hold_steps=2, decay_steps=10, end_lr=1e-4),
-    "LRWarmupCosineDecay": dict(initial_lr=1e-4, warmup_steps=3, max_lr=0.01, hold_steps=2,
-                                decay_steps=10, end_lr=1e-5),
-    "LRCosineDecayRestarts": dict(initial_lr=0.01, first_decay_steps=5, end_lr=1e-4, t_mul=2,
-                                  m_mul=0.8),
-    "LRPolynomialDecay": dict(initial_lr=0.01, hold_steps=2, decay_steps=10, end_lr=1e-4, power=0.5),
-    "LRPolynomialDecayRestarts": dict(initial_lr=0.01, hold_steps=2, decay_steps=5, end_lr=1e-4,
-                                      power=0.7),
+    "LRWarmupCosineDecay": dict(
+        initial_lr=1e-4, warmup_steps=3, max_lr=0.01, hold_steps=2, decay_steps=10, end_lr=1e-5
+    ),
+    "LRCosineDecayRestarts": dict(
+        initial_lr=0.01, first_decay_steps=5, end_lr=1e-4, t_mul=2, m_mul=0.8
+    ),
+    "LRPolynomialDecay": dict(
+        initial_lr=0.01, hold_steps=2, decay_steps=10, end_lr=1e-4, power=0.5
+    ),
+    "LRPolynomialDecayRestarts": dict(
+        initial_lr=0.01, hold_steps=2, decay_steps=5, end_lr=1e-4, power=0.7
+    ),
     "LRPiecewiseConstantDecay": dict(boundaries=[3, 6], values=[0.01, 0.005, 0.001]),
 }
 
@@ -51,7 +56,9 @@ def test_values_by_hand():
     assert cos.schedule(6) == pytest.approx((0.01 + 1e-4) / 2)
     assert cos.schedule(50) == pytest.approx(1e-4)
     step = build_scheduler("LRStepDecay", EXAMPLES["LRStepDecay"])
-    assert [step.schedule(e) for e in (0, 3, 4, 9, 14)] == pytest.approx([0.01, 0.01, 0.005, 0.0025, 0.00125])
+    assert [step.schedule(e) for e in (0, 3, 4, 9, 14)] == pytest.approx(
+        [0.01, 0.01, 0.005, 0.0025, 0.00125]
+    )
     warm = build_scheduler("LRWarmupCosineDecay", EXAMPLES["LRWarmupCosineDecay"])
     assert warm.schedule(0) == pytest.approx(1e-4)
     assert warm.schedule(1) == pytest.approx(1e-4 + (0.01 - 1e-4) / 3)
@@ -68,7 +75,9 @@ def test_values_by_hand():
 def test_sets_the_optimizer_learning_rate_during_fit():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
-    sched = build_scheduler("LRPiecewiseConstantDecay", dict(boundaries=[1, 2], values=[0.1, 0.05, 0.02]))
+    sched = build_scheduler(
+        "LRPiecewiseConstantDecay", dict(boundaries=[1, 2], values=[0.1, 0.05, 0.02])
+    )
     hist = model.fit(np.ones((4, 3)), np.ones((4, 1)), epochs=3, verbose=0, callbacks=[sched])
     assert hist.history["lr"] == pytest.approx([0.1, 0.05, 0.02])
 
@@ -77,8 +86,9 @@ def test_errors_name_the_argument():
     with pytest.raises(ConfigError, match="decay_steps"):
         build_scheduler("LRCosineDecay", dict(initial_lr=0.1, hold_steps=1, end_lr=0.0))
     with pytest.raises(ConfigError, match="unknown argument.*warmup.*valid: initial_lr"):
-        build_scheduler("LRCosineDecay", dict(initial_lr=0.1, hold_steps=1, decay_steps=3, end_lr=0.0,
-                                              warmup=2))
+        build_scheduler(
+            "LRCosineDecay", dict(initial_lr=0.1, hold_steps=1, decay_steps=3, end_lr=0.0, warmup=2)
+        )
     with pytest.raises(UnknownNameError, match="LRCosineDecay"):
         build_scheduler("LRCosineDecy", {})
     with pytest.raises(ConfigError, match="one more element"):
@@ -86,9 +96,15 @@ def test_errors_name_the_argument():
 
 
 def test_plot_lr_writes_png(tmp_path):
-    cfg = SimpleNamespace(training=SimpleNamespace(
-        epochs=20, callbacks={"EarlyStopping": {"monitor": "val_loss"},
-                              "LRWarmupCosineDecay": EXAMPLES["LRWarmupCosineDecay"]}))
+    cfg = SimpleNamespace(
+        training=SimpleNamespace(
+            epochs=20,
+            callbacks={
+                "EarlyStopping": {"monitor": "val_loss"},
+                "LRWarmupCosineDecay": EXAMPLES["LRWarmupCosineDecay"],
+            },
+        )
+    )
     out = plot_lr(cfg, tmp_path / "lr.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     name, values = lr_curve(cfg.training.callbacks, 20)

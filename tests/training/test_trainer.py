@@ -12,7 +12,12 @@ from conftest import run_dir
 
 from toolchain.errors import ConfigError
 from toolchain.training.schedulers import build_scheduler
-from toolchain.training.trainer import apply_frozen_layers, network_layers, parse_frozen_layers, train
+from toolchain.training.trainer import (
+    apply_frozen_layers,
+    network_layers,
+    parse_frozen_layers,
+    train,
+)
 
 
 def _rows(run):
@@ -22,14 +27,22 @@ def _rows(run):
 
 def test_train_writes_the_run_directory(cfg_factory, tmp_path):
     sched = {"initial_lr": 0.004, "hold_steps": 1, "decay_steps": 2, "end_lr": 0.001}
-    cfg = cfg_factory(epochs=3, callbacks={
-        "EarlyStopping": {"monitor": "val_accuracy", "mode": "max", "patience": 5},
-        "LRCosineDecay": sched})
+    cfg = cfg_factory(
+        epochs=3,
+        callbacks={
+            "EarlyStopping": {"monitor": "val_accuracy", "mode": "max", "patience": 5},
+            "LRCosineDecay": sched,
+        },
+    )
     run = run_dir(tmp_path / "run")
     best = train(cfg, run)
     assert best == run.saved_models_dir / "best_model.keras"
-    for name in ("best_augmented_model.keras", "last_augmented_model.keras",
-                 "best_model_classification.keras", "training_state.json"):
+    for name in (
+        "best_augmented_model.keras",
+        "last_augmented_model.keras",
+        "best_model_classification.keras",
+        "training_state.json",
+    ):
         assert (run.saved_models_dir / name).is_file(), name
     assert (run.root / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert list((run.logs_dir / "train").glob("events.out.tfevents.*")), "no TensorBoard events"
@@ -38,8 +51,15 @@ def test_train_writes_the_run_directory(cfg_factory, tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     expected_lr = [build_scheduler("LRCosineDecay", sched).schedule(e) for e in range(3)]
     assert [float(r["lr"]) for r in rows] == pytest.approx(expected_lr, rel=1e-5)
-    for key in ("loss", "accuracy", "triplet_loss", "classification_loss", "val_loss",
-                "val_accuracy", "embedding_spread"):
+    for key in (
+        "loss",
+        "accuracy",
+        "triplet_loss",
+        "classification_loss",
+        "val_loss",
+        "val_accuracy",
+        "embedding_spread",
+    ):
         assert np.isfinite(float(rows[-1][key])), key
     # the training loss goes down on this learnable set
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
@@ -69,8 +89,13 @@ def test_callback_errors_are_raised_before_training(cfg_factory, tmp_path):
     cases = [
         ({"EarlyStopping": {"monitor": "val_acc"}}, "val_acc.*not a metric.*val_accuracy"),
         ({"ModelCheckpoint": {"filepath": "x.keras"}}, "built in"),
-        ({"ReduceLROnPlateau": {"monitor": "val_loss"},
-          "LRStepDecay": {"initial_lr": 0.1, "step_size": 2, "decay_rate": 0.5}}, "at most one"),
+        (
+            {
+                "ReduceLROnPlateau": {"monitor": "val_loss"},
+                "LRStepDecay": {"initial_lr": 0.1, "step_size": 2, "decay_rate": 0.5},
+            },
+            "at most one",
+        ),
         ({"EarlyStoping": {}}, "unknown callback 'EarlyStoping'.*EarlyStopping"),
         ({"EarlyStopping": {"patiense": 3}}, "invalid arguments"),
     ]

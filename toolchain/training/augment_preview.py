@@ -29,8 +29,10 @@ def preview_images(cfg: Any, n: int = 8) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(f"augment-preview --n must be >= 1; received {n}")
     layer = build_augmentation(cfg)
     if layer is None:
-        raise ConfigError("augment-preview: the config has no data_augmentation or "
-                          "custom_data_augmentation section to preview")
+        raise ConfigError(
+            "augment-preview: the config has no data_augmentation or "
+            "custom_data_augmentation section to preview"
+        )
     splits = build_splits(cfg)
     records = splits.train or splits.val
     if not records:
@@ -59,8 +61,12 @@ def augment_preview(cfg: Any, n: int = 8, out: str | Path | None = None) -> Path
         for col in range(count):
             ax = axes[row][col]
             image = images[col]
-            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image[..., :3],
-                      cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=255)
+            ax.imshow(
+                image[..., 0] if image.shape[-1] == 1 else image[..., :3],
+                cmap="gray" if image.shape[-1] == 1 else None,
+                vmin=0,
+                vmax=255,
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:

@@ -43,13 +43,16 @@ def resolve_custom_function(function_name: str) -> Callable:
         try:
             fn = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as err:
-            raise ConfigError(f"custom_data_augmentation.function_name: cannot import "
-                              f"'{function_name}' ({err})") from err
+            raise ConfigError(
+                f"custom_data_augmentation.function_name: cannot import '{function_name}' ({err})"
+            ) from err
         if callable(fn):
             return fn
     valid = ", ".join(CUSTOM_AUGMENTATIONS.names()) or "none registered"
-    raise ConfigError(f"custom_data_augmentation.function_name: unknown function '{function_name}'; "
-                      f"give a registered name ({valid}) or an importable package.module.function")
+    raise ConfigError(
+        f"custom_data_augmentation.function_name: unknown function '{function_name}'; "
+        f"give a registered name ({valid}) or an importable package.module.function"
+    )
 
 
 def normalize_steps(section: Any) -> list[dict[str, Any]]:
@@ -94,8 +97,13 @@ class DataAugmentation(keras.layers.Layer):
             the valid ones.
     """
 
-    def __init__(self, steps: list[dict[str, Any]] | None = None, custom: dict[str, Any] | None = None,
-                 seed: int | None = None, **kwargs):
+    def __init__(
+        self,
+        steps: list[dict[str, Any]] | None = None,
+        custom: dict[str, Any] | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.steps = [{"name": s["name"], "args": dict(s.get("args") or {})} for s in (steps or [])]
         self.custom = dict(custom) if custom else None
@@ -107,14 +115,18 @@ class DataAugmentation(keras.layers.Layer):
             args = check_args(step["name"], step["args"])
             spec = AUGMENTATIONS.get(step["name"])
             self._ops.append((step["name"], spec, args, spec.make(args, rng)))
-        self._custom_fn = resolve_custom_function(self.custom["function_name"]) if self.custom else None
+        self._custom_fn = (
+            resolve_custom_function(self.custom["function_name"]) if self.custom else None
+        )
 
     def build(self, input_shape):
         channels = input_shape[-1]
         for name, spec, _, _ in self._ops:
             if spec.needs_rgb and channels != 3:
-                raise ConfigError(f"data_augmentation.{name} needs RGB images (3 channels); the model "
-                                  f"input has {channels} (preprocessing.color_mode)")
+                raise ConfigError(
+                    f"data_augmentation.{name} needs RGB images (3 channels); the model "
+                    f"input has {channels} (preprocessing.color_mode)"
+                )
         super().build(input_shape)
 
     def call(self, inputs, training=None):
@@ -125,11 +137,16 @@ class DataAugmentation(keras.layers.Layer):
             out = op(images)
             rate = float(args["change_rate"])
             if not spec.own_rate and rate < 1.0:
-                keep = keras.random.uniform((tf.shape(images)[0], 1, 1, 1), seed=self.seed_generator) >= rate
+                keep = (
+                    keras.random.uniform((tf.shape(images)[0], 1, 1, 1), seed=self.seed_generator)
+                    >= rate
+                )
                 out = tf.where(keep, images, out)
             images = tf.clip_by_value(out, 0.0, PIXEL_MAX)
         if self._custom_fn is not None:
-            out = self._custom_fn(images, config=self.custom.get("config"), pixels_range=(0.0, PIXEL_MAX))
+            out = self._custom_fn(
+                images, config=self.custom.get("config"), pixels_range=(0.0, PIXEL_MAX)
+            )
             images = tf.clip_by_value(tf.cast(out, tf.float32), 0.0, PIXEL_MAX)
         return tf.cast(images, inputs.dtype) if inputs.dtype.is_floating else images
 
@@ -137,7 +154,12 @@ class DataAugmentation(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "steps": self.steps, "custom": self.custom, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "custom": self.custom,
+            "seed": self.seed,
+        }
 
 
 def build_augmentation(cfg: Any) -> DataAugmentation | None:

@@ -16,8 +16,8 @@ Example:
 from __future__ import annotations
 
 import csv
-import io
 import inspect
+import io
 import json
 import logging
 import math
@@ -54,13 +54,18 @@ def logged_metrics(has_validation: bool) -> list[str]:
 
 
 def _keras_callback_classes() -> dict[str, type]:
-    return {n: c for n, c in vars(keras.callbacks).items()
-            if inspect.isclass(c) and issubclass(c, keras.callbacks.Callback)
-            and n not in ("Callback", "CallbackList", "History", "ProgbarLogger")}
+    return {
+        n: c
+        for n, c in vars(keras.callbacks).items()
+        if inspect.isclass(c)
+        and issubclass(c, keras.callbacks.Callback)
+        and n not in ("Callback", "CallbackList", "History", "ProgbarLogger")
+    }
 
 
-def build_user_callbacks(section: dict[str, dict[str, Any] | None] | None,
-                         logged: Sequence[str]) -> list[keras.callbacks.Callback]:
+def build_user_callbacks(
+    section: dict[str, dict[str, Any] | None] | None, logged: Sequence[str]
+) -> list[keras.callbacks.Callback]:
     """The `training.callbacks` mapping {name: kwargs} as callback objects, in order.
 
     Raises:
@@ -73,12 +78,16 @@ def build_user_callbacks(section: dict[str, dict[str, Any] | None] | None,
         kwargs = dict(kwargs or {})
         where = f"training.callbacks.{name}"
         if name in BUILT_IN:
-            raise ConfigError(f"{where}: the `{name}` callback is built in and can't be redefined; "
-                              "remove it from training.callbacks")
+            raise ConfigError(
+                f"{where}: the `{name}` callback is built in and can't be redefined; "
+                "remove it from training.callbacks"
+            )
         monitor = kwargs.get("monitor")
         if monitor is not None and monitor not in logged:
-            raise ConfigError(f"{where}.monitor: '{monitor}' is not a metric this training logs; "
-                              f"valid: {', '.join(logged)}")
+            raise ConfigError(
+                f"{where}.monitor: '{monitor}' is not a metric this training logs; "
+                f"valid: {', '.join(logged)}"
+            )
         if name in SCHEDULERS:
             callback = build_scheduler(name, kwargs)
         elif name in keras_classes:
@@ -93,8 +102,10 @@ def build_user_callbacks(section: dict[str, dict[str, Any] | None] | None,
             drivers.append(name)
         found.append(callback)
     if len(drivers) > 1:
-        raise ConfigError(f"training.callbacks: at most one learning rate scheduler; received "
-                          f"{', '.join(drivers)}")
+        raise ConfigError(
+            f"training.callbacks: at most one learning rate scheduler; received "
+            f"{', '.join(drivers)}"
+        )
     return found
 
 
@@ -189,8 +200,12 @@ class Checkpointer(keras.callbacks.Callback):
         monitor: the metric deciding "best" (val_loss, or loss without validation); mode min.
     """
 
-    def __init__(self, saved_models_dir: str | os.PathLike, export: Callable[[keras.Model], keras.Model],
-                 monitor: str = "val_loss"):
+    def __init__(
+        self,
+        saved_models_dir: str | os.PathLike,
+        export: Callable[[keras.Model], keras.Model],
+        monitor: str = "val_loss",
+    ):
         super().__init__()
         self.dir = Path(saved_models_dir)
         self.export = export
@@ -208,8 +223,9 @@ class Checkpointer(keras.callbacks.Callback):
             self.best, self.best_epoch = value, int(epoch)
             save_keras_atomic(self.model, self.dir / "best_augmented_model.keras")
             save_keras_atomic(self.export(self.model), self.dir / "best_model.keras")
-            classifier = keras.Model(self.model.input, self.model.output["logits"],
-                                     name="reid_classification_model")
+            classifier = keras.Model(
+                self.model.input, self.model.output["logits"], name="reid_classification_model"
+            )
             save_keras_atomic(classifier, self.dir / "best_model_classification.keras")
         save_keras_atomic(self.model, self.dir / "last_augmented_model.keras")
 
@@ -256,8 +272,9 @@ class CollapseGuard(keras.callbacks.Callback):
             logs["embedding_spread"] = spread
         if spread * math.sqrt(emb.shape[-1]) < self.threshold:
             self.message = (
-                f"Training stopped at epoch {epoch + 1}: the embeddings collapsed (embedding spread "
-                f"{spread:.2e}: every validation image maps to nearly the same vector). Likely cause: "
+                f"Training stopped at epoch {epoch + 1}: the embeddings collapsed (embedding "
+                f"spread {spread:.2e}: every validation image maps to nearly the same vector). "
+                "Likely cause: "
                 "the triplet loss pulling everything together early in training (typical of "
                 "strategy 'hard' from scratch) or a too-high learning rate. Fix: use "
                 "training.triplet_loss.strategy: semi_hard (or simple), lower the learning rate, "
@@ -285,9 +302,14 @@ class TrainingState(keras.callbacks.Callback):
         extra: more JSON values saved with the state (e.g. the run's class names).
     """
 
-    def __init__(self, path: str | os.PathLike, callbacks: Sequence[keras.callbacks.Callback],
-                 sampler: Any = None, restore: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        callbacks: Sequence[keras.callbacks.Callback],
+        sampler: Any = None,
+        restore: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__()
         self.path = Path(path)
         self.tracked = list(callbacks)
@@ -310,9 +332,13 @@ class TrainingState(keras.callbacks.Callback):
                         state[attr] = value
             states[self._key(i, cb)] = state
         lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        return {"epoch": int(epoch), "learning_rate": lr, "callbacks": states,
-                "sampler": self.sampler.get_state() if self.sampler is not None else None,
-                **self.extra}
+        return {
+            "epoch": int(epoch),
+            "learning_rate": lr,
+            "callbacks": states,
+            "sampler": self.sampler.get_state() if self.sampler is not None else None,
+            **self.extra,
+        }
 
     def on_train_begin(self, logs=None):
         if not self.restore:
@@ -335,6 +361,8 @@ def read_state(path: str | os.PathLike) -> dict[str, Any]:
         state = json.loads(Path(path).read_text())
         int(state["epoch"])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"{path}: not a valid training state ({err}); expected the "
-                          f"{STATE_NAME} written by a reidtool training") from err
+        raise ConfigError(
+            f"{path}: not a valid training state ({err}); expected the "
+            f"{STATE_NAME} written by a reidtool training"
+        ) from err
     return state

@@ -9,7 +9,8 @@
 - `multi_worker`: `tf.distribute.MultiWorkerMirroredStrategy` for several machines. Every
   machine runs the same `reidtool train` command with the same config and its own `TF_CONFIG`
   environment variable, e.g. on worker 0 of two:
-  `TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'`.
+  `TF_CONFIG='{"cluster": {"worker": ["host1:12345", "host2:12345"]},
+  "task": {"type": "worker", "index": 0}}'` (one line).
   The global batch is `training.batch_size`; worker 0 (the chief) writes the run directory.
   It needs the machines to reach each other on the listed ports; it is not exercised by the
   test suite (no network in tests).
@@ -38,7 +39,9 @@ def get_strategy(name: Any):
         return tf.distribute.MirroredStrategy()
     if key == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ConfigError(f"training.distribution: expected one of {', '.join(CHOICES)}; received {name!r}")
+    raise ConfigError(
+        f"training.distribution: expected one of {', '.join(CHOICES)}; received {name!r}"
+    )
 
 
 def check_batch_split(strategy, identities_per_batch: int) -> None:

@@ -20,7 +20,8 @@ import tensorflow as tf
 from toolchain.errors import ConfigError
 from toolchain.registry import Registry
 
-#: Mining strategies: name -> fn(dist (B, B), positive_mask (B, B), negative_mask (B, B), margin) -> scalar.
+#: Mining strategies: name -> fn(dist, positive_mask, negative_mask, margin) -> scalar;
+#: the three matrices are (B, B).
 TRIPLET_STRATEGIES: Registry = Registry("triplet strategy")
 #: Distance functions on L2-normalised embeddings: name -> fn(embeddings (B, D)) -> (B, B).
 DISTANCES: Registry = Registry("triplet distance metric")
@@ -90,8 +91,9 @@ def _label_masks(labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.logical_and(same, tf.logical_not(eye)), tf.logical_not(same)
 
 
-def triplet_loss(labels, embeddings, margin: float = 0.3, strategy: str = "hard",
-                 distance_metric: str = "cosine") -> tf.Tensor:
+def triplet_loss(
+    labels, embeddings, margin: float = 0.3, strategy: str = "hard", distance_metric: str = "cosine"
+) -> tf.Tensor:
     """The triplet loss of a batch (a scalar).
 
     Args:
@@ -117,8 +119,14 @@ class TripletLoss(keras.losses.Loss):
         distance_metric: cosine | euclidean.
     """
 
-    def __init__(self, margin: float = 0.3, strategy: str = "hard", distance_metric: str = "cosine",
-                 name: str = "triplet_loss", **kwargs):
+    def __init__(
+        self,
+        margin: float = 0.3,
+        strategy: str = "hard",
+        distance_metric: str = "cosine",
+        name: str = "triplet_loss",
+        **kwargs,
+    ):
         kwargs.pop("reduction", None)
         super().__init__(name=name, reduction="none", **kwargs)
         TRIPLET_STRATEGIES.canonical(strategy)
@@ -133,8 +141,12 @@ class TripletLoss(keras.losses.Loss):
         return triplet_loss(y_true, y_pred, self.margin, self.strategy, self.distance_metric)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "margin": self.margin, "strategy": self.strategy,
-                "distance_metric": self.distance_metric}
+        return {
+            "name": self.name,
+            "margin": self.margin,
+            "strategy": self.strategy,
+            "distance_metric": self.distance_metric,
+        }
 
 
 @keras.saving.register_keras_serializable(package="reidtool")
@@ -152,7 +164,9 @@ class SmoothedCrossEntropy(keras.losses.Loss):
         kwargs.pop("reduction", None)
         super().__init__(name=name, reduction="none", **kwargs)
         if not 0.0 <= float(label_smoothing) < 1.0:
-            raise ConfigError(f"training.label_smoothing must be in [0, 1); received {label_smoothing}")
+            raise ConfigError(
+                f"training.label_smoothing must be in [0, 1); received {label_smoothing}"
+            )
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true, y_pred):

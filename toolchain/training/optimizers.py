@@ -22,8 +22,12 @@ def optimizer_classes() -> dict[str, type]:
     found = {}
     for name in dir(keras.optimizers):
         obj = getattr(keras.optimizers, name)
-        if (inspect.isclass(obj) and issubclass(obj, keras.optimizers.Optimizer)
-                and obj is not keras.optimizers.Optimizer and not name.startswith("Loss")):
+        if (
+            inspect.isclass(obj)
+            and issubclass(obj, keras.optimizers.Optimizer)
+            and obj is not keras.optimizers.Optimizer
+            and not name.startswith("Loss")
+        ):
             found[name] = obj
     return found
 
@@ -45,12 +49,16 @@ def parse_optimizer(spec: Any) -> tuple[str, dict[str, Any]]:
         name, kwargs = next(iter(spec.items()))
         kwargs = dict(kwargs or {})
     else:
-        raise ConfigError("training.optimizer: expected a name (e.g. Adam) or one {name: {arguments}} "
-                          f"mapping; received {spec!r}")
+        raise ConfigError(
+            "training.optimizer: expected a name (e.g. Adam) or one {name: {arguments}} "
+            f"mapping; received {spec!r}"
+        )
     classes = optimizer_classes()
     by_lower = {k.lower(): k for k in classes}
     if str(name).lower() not in by_lower:
-        raise ConfigError(f"training.optimizer: unknown optimizer '{name}'; valid: {', '.join(sorted(classes))}")
+        raise ConfigError(
+            f"training.optimizer: unknown optimizer '{name}'; valid: {', '.join(sorted(classes))}"
+        )
     return by_lower[str(name).lower()], kwargs
 
 
@@ -65,8 +73,10 @@ def build_optimizer(spec: Any) -> keras.optimizers.Optimizer:
     valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
     unknown = [k for k in kwargs if k not in valid]
     if unknown:
-        raise ConfigError(f"training.optimizer.{name}: unknown argument(s) {', '.join(unknown)}; "
-                          f"valid: {', '.join(valid)}")
+        raise ConfigError(
+            f"training.optimizer.{name}: unknown argument(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(valid)}"
+        )
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:

@@ -52,8 +52,10 @@ def resume_model_path(cfg: Any) -> Path | None:
         model = getattr(cfg, "model", None)
         path = getattr(model, "model_path", None) if model is not None else None
         if not path:
-            raise ConfigError("training.resume_training_from: True needs model.model_path to name the "
-                              "'last_augmented_model.keras' of the interrupted training")
+            raise ConfigError(
+                "training.resume_training_from: True needs model.model_path to name the "
+                "'last_augmented_model.keras' of the interrupted training"
+            )
         return Path(str(path))
     return Path(str(flag))
 
@@ -73,19 +75,25 @@ def find_resume_point(cfg: Any) -> ResumePoint | None:
     if path is None:
         return None
     if not path.is_file():
-        raise ConfigError(f"model.model_path: {path} does not exist; expected the "
-                          "'last_augmented_model.keras' of the training to resume")
+        raise ConfigError(
+            f"model.model_path: {path} does not exist; expected the "
+            "'last_augmented_model.keras' of the training to resume"
+        )
     if not path.name.endswith("_augmented_model.keras"):
         raise not_resumable_error(path)
     state_path = path.parent / STATE_NAME
     if not state_path.is_file():
-        raise ConfigError(f"{state_path} is missing: reidtool resumes from a saved-models folder "
-                          f"holding {path.name} and {STATE_NAME}")
+        raise ConfigError(
+            f"{state_path} is missing: reidtool resumes from a saved-models folder "
+            f"holding {path.name} and {STATE_NAME}"
+        )
     state = read_state(state_path)
     return ResumePoint(path, int(state["epoch"]) + 1, state)
 
 
-def carry_history(point: ResumePoint, logs_dir: Path, previous_logs_dir: Path | None = None) -> None:
+def carry_history(
+    point: ResumePoint, logs_dir: Path, previous_logs_dir: Path | None = None
+) -> None:
     """Make `logs_dir/training_log.csv` hold exactly the completed epochs before appending.
 
     When the resumed run writes to a new run directory, the previous run's log (from
@@ -109,14 +117,17 @@ def warn_ignored_changes(cfg: Any, model, saved: dict[str, Any]) -> list[str]:
     previous = saved.get("settings") or {}
     current = {
         "dropout": getattr(training, "dropout", None),
-        "frozen_layers": None if getattr(training, "frozen_layers", None) in (None, "None")
+        "frozen_layers": None
+        if getattr(training, "frozen_layers", None) in (None, "None")
         else str(training.frozen_layers),
         "optimizer": list(parse_optimizer(training.optimizer)),
     }
     for key, value in current.items():
         if key in previous and _jsonish(previous[key]) != _jsonish(value):
-            notes.append(f"training.{key} changed from {previous[key]!r} to {value!r}: ignored when "
-                         "resuming (the saved model keeps its original setting)")
+            notes.append(
+                f"training.{key} changed from {previous[key]!r} to {value!r}: ignored when "
+                "resuming (the saved model keeps its original setting)"
+            )
     for note in notes:
         log.warning(note)
     return notes

@@ -83,8 +83,13 @@ class LRLinearDecay(EpochLRScheduler):
     `decay_steps` epochs, then hold `end_lr`."""
 
     def __init__(self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, hold_steps=hold_steps,
-                         decay_steps=decay_steps, end_lr=end_lr)
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            hold_steps=hold_steps,
+            decay_steps=decay_steps,
+            end_lr=end_lr,
+        )
 
     def schedule(self, epoch):
         if epoch < self.hold_steps - 1:
@@ -101,8 +106,13 @@ class LRExponentialDecay(EpochLRScheduler):
     below `min_lr`."""
 
     def __init__(self, initial_lr=None, hold_steps=None, decay_rate=None, min_lr=0.0, verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, hold_steps=hold_steps,
-                         decay_rate=decay_rate, min_lr=min_lr)
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            hold_steps=hold_steps,
+            decay_rate=decay_rate,
+            min_lr=min_lr,
+        )
 
     def schedule(self, epoch):
         if epoch < self.hold_steps - 1:
@@ -116,12 +126,17 @@ class LRStepDecay(EpochLRScheduler):
     """Multiply `initial_lr` by `decay_rate` every `step_size` epochs, never below `min_lr`."""
 
     def __init__(self, initial_lr=None, step_size=None, decay_rate=None, min_lr=0.0, verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, step_size=step_size,
-                         decay_rate=decay_rate, min_lr=min_lr)
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            step_size=step_size,
+            decay_rate=decay_rate,
+            min_lr=min_lr,
+        )
 
     def schedule(self, epoch):
         drops = math.floor((1 + epoch) / self.step_size)
-        return max(self.initial_lr * self.decay_rate ** drops, self.min_lr)
+        return max(self.initial_lr * self.decay_rate**drops, self.min_lr)
 
 
 @SCHEDULERS.register("LRCosineDecay")
@@ -129,8 +144,13 @@ class LRCosineDecay(EpochLRScheduler):
     """Hold `initial_lr` for `hold_steps` epochs, then a cosine to `end_lr` over `decay_steps`."""
 
     def __init__(self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, hold_steps=hold_steps,
-                         decay_steps=decay_steps, end_lr=end_lr)
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            hold_steps=hold_steps,
+            decay_steps=decay_steps,
+            end_lr=end_lr,
+        )
 
     def schedule(self, epoch):
         if epoch < self.hold_steps:
@@ -144,10 +164,25 @@ class LRWarmupCosineDecay(EpochLRScheduler):
     """Linear warmup from `initial_lr` to `max_lr` over `warmup_steps`, hold `max_lr` for
     `hold_steps`, cosine to `end_lr` over `decay_steps`, then hold `end_lr`."""
 
-    def __init__(self, initial_lr=None, warmup_steps=None, max_lr=None, hold_steps=None,
-                 decay_steps=None, end_lr=None, verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, warmup_steps=warmup_steps, max_lr=max_lr,
-                         hold_steps=hold_steps, decay_steps=decay_steps, end_lr=end_lr)
+    def __init__(
+        self,
+        initial_lr=None,
+        warmup_steps=None,
+        max_lr=None,
+        hold_steps=None,
+        decay_steps=None,
+        end_lr=None,
+        verbose=0,
+    ):
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            warmup_steps=warmup_steps,
+            max_lr=max_lr,
+            hold_steps=hold_steps,
+            decay_steps=decay_steps,
+            end_lr=end_lr,
+        )
 
     def schedule(self, epoch):
         if epoch < self.warmup_steps - 1:
@@ -163,10 +198,17 @@ class LRCosineDecayRestarts(EpochLRScheduler):
     """SGDR (Loshchilov & Hutter): cosine periods of `first_decay_steps·t_mul**i` epochs, each
     starting from `initial_lr·m_mul**i` and ending at `end_lr`."""
 
-    def __init__(self, initial_lr=None, first_decay_steps=None, end_lr=None, t_mul=2, m_mul=1.0,
-                 verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, first_decay_steps=first_decay_steps,
-                         end_lr=end_lr, t_mul=t_mul, m_mul=m_mul)
+    def __init__(
+        self, initial_lr=None, first_decay_steps=None, end_lr=None, t_mul=2, m_mul=1.0, verbose=0
+    ):
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            first_decay_steps=first_decay_steps,
+            end_lr=end_lr,
+            t_mul=t_mul,
+            m_mul=m_mul,
+        )
 
     def schedule(self, epoch):
         fraction = epoch / self.first_decay_steps
@@ -174,11 +216,13 @@ class LRCosineDecayRestarts(EpochLRScheduler):
             restart = math.floor(fraction)
             fraction -= restart
         else:
-            restart = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul))
-            done = (1.0 - self.t_mul ** restart) / (1.0 - self.t_mul)
-            fraction = (fraction - done) / self.t_mul ** restart
+            restart = math.floor(
+                math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul)
+            )
+            done = (1.0 - self.t_mul**restart) / (1.0 - self.t_mul)
+            fraction = (fraction - done) / self.t_mul**restart
         alpha = self.end_lr / self.initial_lr
-        cosine = 0.5 * self.m_mul ** restart * (1.0 + math.cos(math.pi * fraction))
+        cosine = 0.5 * self.m_mul**restart * (1.0 + math.cos(math.pi * fraction))
         return self.initial_lr * ((1.0 - alpha) * cosine + alpha)
 
 
@@ -186,10 +230,17 @@ class LRCosineDecayRestarts(EpochLRScheduler):
 class LRPolynomialDecay(EpochLRScheduler):
     """Hold `initial_lr` for `hold_steps`, then `(initial−end)·(1−t/decay_steps)**power + end`."""
 
-    def __init__(self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.5,
-                 verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, hold_steps=hold_steps,
-                         decay_steps=decay_steps, end_lr=end_lr, power=power)
+    def __init__(
+        self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.5, verbose=0
+    ):
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            hold_steps=hold_steps,
+            decay_steps=decay_steps,
+            end_lr=end_lr,
+            power=power,
+        )
 
     def schedule(self, epoch):
         if epoch < self.hold_steps - 1:
@@ -203,10 +254,17 @@ class LRPolynomialDecay(EpochLRScheduler):
 class LRPolynomialDecayRestarts(EpochLRScheduler):
     """Like LRPolynomialDecay, restarting from `initial_lr` every `decay_steps` epochs."""
 
-    def __init__(self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.7,
-                 verbose=0):
-        super().__init__(verbose, initial_lr=initial_lr, hold_steps=hold_steps,
-                         decay_steps=decay_steps, end_lr=end_lr, power=power)
+    def __init__(
+        self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.7, verbose=0
+    ):
+        super().__init__(
+            verbose,
+            initial_lr=initial_lr,
+            hold_steps=hold_steps,
+            decay_steps=decay_steps,
+            end_lr=end_lr,
+            power=power,
+        )
 
     def schedule(self, epoch):
         if epoch < self.hold_steps - 1:
@@ -221,8 +279,11 @@ class LRPiecewiseConstantDecay(EpochLRScheduler):
     """`values[i]` while epoch < `boundaries[i]`; `values[-1]` after the last boundary."""
 
     def __init__(self, boundaries=None, values=None, verbose=0):
-        super().__init__(verbose, boundaries=None if boundaries is None else list(boundaries),
-                         values=None if values is None else list(values))
+        super().__init__(
+            verbose,
+            boundaries=None if boundaries is None else list(boundaries),
+            values=None if values is None else list(values),
+        )
         if len(self.boundaries) != len(self.values) - 1:
             raise ConfigError(
                 "LRPiecewiseConstantDecay: `values` must have one more element than `boundaries`; "
@@ -230,7 +291,7 @@ class LRPiecewiseConstantDecay(EpochLRScheduler):
             )
 
     def schedule(self, epoch):
-        for bound, value in zip(self.boundaries, self.values):
+        for bound, value in zip(self.boundaries, self.values[:-1], strict=True):
             if epoch < bound:
                 return value
         return self.values[-1]
@@ -257,8 +318,10 @@ def lr_curve(callbacks: dict[str, Any] | None, epochs: int) -> tuple[str, list[f
             scheduler = build_scheduler(name, kwargs)
             return name, [float(scheduler.schedule(e)) for e in range(int(epochs))]
     if callbacks and ("ReduceLROnPlateau" in callbacks):
-        raise ConfigError("plot-lr cannot plot ReduceLROnPlateau: its schedule depends on the "
-                          "validation loss and is only known after training")
+        raise ConfigError(
+            "plot-lr cannot plot ReduceLROnPlateau: its schedule depends on the "
+            "validation loss and is only known after training"
+        )
     raise ConfigError(
         "training.callbacks names no learning rate scheduler to plot; expected one of "
         + ", ".join(SCHEDULERS.names())

@@ -67,17 +67,25 @@ def parse_frozen_layers(spec: Any, num_layers: int) -> list[int]:
         if not item.strip():
             continue
         match = _ITEM.match(item)
-        if not match or (match.group(1) is None and match.group(2) is None and match.group(3) is None):
-            raise ConfigError(f"training.frozen_layers: cannot parse '{item.strip()}' in {spec!r}; "
-                              "expected Python indices/slices such as (0:-1) or (8, 110:121, -1)")
+        if not match or (
+            match.group(1) is None and match.group(2) is None and match.group(3) is None
+        ):
+            raise ConfigError(
+                f"training.frozen_layers: cannot parse '{item.strip()}' in {spec!r}; "
+                "expected Python indices/slices such as (0:-1) or (8, 110:121, -1)"
+            )
         start, colon, stop = match.groups()
         if colon:
-            chosen.extend(range(num_layers)[slice(int(start) if start else None, int(stop) if stop else None)])
+            chosen.extend(
+                range(num_layers)[slice(int(start) if start else None, int(stop) if stop else None)]
+            )
         else:
             index = int(start)
             if not -num_layers <= index < num_layers:
-                raise ConfigError(f"training.frozen_layers: index {index} is out of range for a model "
-                                  f"with {num_layers} layers")
+                raise ConfigError(
+                    f"training.frozen_layers: index {index} is out of range for a model "
+                    f"with {num_layers} layers"
+                )
             chosen.append(index % num_layers)
     return sorted(set(chosen))
 
@@ -89,8 +97,13 @@ def network_layers(model) -> list:
 
     from toolchain.training.augmentation import DataAugmentation
 
-    return [layer for layer in model.layers
-            if not isinstance(layer, keras.layers.InputLayer | DataAugmentation | keras.layers.Rescaling)]
+    return [
+        layer
+        for layer in model.layers
+        if not isinstance(
+            layer, keras.layers.InputLayer | DataAugmentation | keras.layers.Rescaling
+        )
+    ]
 
 
 def apply_frozen_layers(model, spec: Any) -> list[str]:
@@ -118,8 +131,11 @@ def set_determinism(cfg: Any) -> None:
         try:
             tf.config.experimental.enable_op_determinism()
         except Exception as err:  # noqa: BLE001 - any backend refusal is a warning, not a failure
-            warnings.warn(f"general.deterministic_ops: op determinism unavailable ({err}); continuing "
-                          "without it", stacklevel=2)
+            warnings.warn(
+                f"general.deterministic_ops: op determinism unavailable ({err}); continuing "
+                "without it",
+                stacklevel=2,
+            )
 
 
 def _tracking():
@@ -135,9 +151,11 @@ def _settings(cfg: Any) -> dict[str, Any]:
     from toolchain.training.optimizers import parse_optimizer
 
     frozen = _get(cfg, "training.frozen_layers")
-    return {"dropout": _get(cfg, "training.dropout"),
-            "frozen_layers": None if frozen in (None, "None") else str(frozen),
-            "optimizer": list(parse_optimizer(_get(cfg, "training.optimizer")))}
+    return {
+        "dropout": _get(cfg, "training.dropout"),
+        "frozen_layers": None if frozen in (None, "None") else str(frozen),
+        "optimizer": list(parse_optimizer(_get(cfg, "training.optimizer"))),
+    }
 
 
 def _probe_images(dataset, limit: int) -> np.ndarray | None:
@@ -181,7 +199,7 @@ def train(cfg: Any, run: RunDir) -> Path:
     from toolchain.training import callbacks as cbs
     from toolchain.training.distribution import check_batch_split, get_strategy
     from toolchain.training.optimizers import build_optimizer
-    from toolchain.training.resume import carry_history, find_resume_point, warn_ignored_changes
+    from toolchain.training.resume import carry_history, find_resume_point
     from toolchain.training.training_model import loss_config_from
 
     for key in ("batch_size", "epochs", "optimizer"):
@@ -198,7 +216,9 @@ def train(cfg: Any, run: RunDir) -> Path:
 
     splits = build_splits(cfg)
     class_names = list(point.state.get("class_names") or []) if point else None
-    labels, class_names = identity_labels(splits.train, class_names or _get(cfg, "dataset.class_names"))
+    labels, class_names = identity_labels(
+        splits.train, class_names or _get(cfg, "dataset.class_names")
+    )
     train_ds, sampler = train_dataset_from_config(cfg, splits.train, labels, cache=True)
     check_batch_split(strategy, sampler.p)
     has_val = bool(splits.val)
@@ -228,14 +248,26 @@ def train(cfg: Any, run: RunDir) -> Path:
             model.compile(optimizer=build_optimizer(_get(cfg, "training.optimizer")))
 
     if point:
-        carry_history(point, run.logs_dir, point.model_path.parent.parent / _get(cfg, "general.logs_dir", "logs"))
+        carry_history(
+            point,
+            run.logs_dir,
+            point.model_path.parent.parent / _get(cfg, "general.logs_dir", "logs"),
+        )
         saved_sampler = point.state.get("sampler") or {}
-        if saved_sampler and (saved_sampler.get("p"), saved_sampler.get("k")) == (sampler.p, sampler.k):
+        if saved_sampler and (saved_sampler.get("p"), saved_sampler.get("k")) == (
+            sampler.p,
+            sampler.k,
+        ):
             sampler.set_state(saved_sampler)
         elif saved_sampler:
-            log.warning("training.batch_size changed since the saved run (P×K %sx%s -> %dx%d): the "
-                        "batch sampler starts afresh", saved_sampler.get("p"), saved_sampler.get("k"),
-                        sampler.p, sampler.k)
+            log.warning(
+                "training.batch_size changed since the saved run (P×K %sx%s -> %dx%d): the "
+                "batch sampler starts afresh",
+                saved_sampler.get("p"),
+                saved_sampler.get("k"),
+                sampler.p,
+                sampler.k,
+            )
         log.info("resuming %s at epoch %d of %d", point.model_path, point.initial_epoch + 1, epochs)
 
     probe = _probe_images(val_ds if val_ds is not None else train_ds, VALIDATION_PROBE_IMAGES)
@@ -244,14 +276,26 @@ def train(cfg: Any, run: RunDir) -> Path:
     checkpoint = cbs.Checkpointer(run.saved_models_dir, export, "val_loss" if has_val else "loss")
     tracked = [*user_callbacks, checkpoint]
     state_cb = cbs.TrainingState(
-        run.saved_models_dir / cbs.STATE_NAME, tracked, sampler, restore=point.state if point else None,
-        extra={"class_names": class_names, "settings": _settings(cfg) if not point
-               else point.state.get("settings", {})})
-    callback_list = [_EpochTimer(), *user_callbacks, guard, _LRLogger(), checkpoint,
-                     cbs.EpochCSVLogger(run.logs_dir / cbs.LOG_NAME),
-                     keras.callbacks.TensorBoard(log_dir=str(run.logs_dir), write_graph=False,
-                                                 profile_batch=0),
-                     _TrackingLogger(), state_cb]
+        run.saved_models_dir / cbs.STATE_NAME,
+        tracked,
+        sampler,
+        restore=point.state if point else None,
+        extra={
+            "class_names": class_names,
+            "settings": _settings(cfg) if not point else point.state.get("settings", {}),
+        },
+    )
+    callback_list = [
+        _EpochTimer(),
+        *user_callbacks,
+        guard,
+        _LRLogger(),
+        checkpoint,
+        cbs.EpochCSVLogger(run.logs_dir / cbs.LOG_NAME),
+        keras.callbacks.TensorBoard(log_dir=str(run.logs_dir), write_graph=False, profile_batch=0),
+        _TrackingLogger(),
+        state_cb,
+    ]
 
     tracking = _tracking()
     if tracking is not None:
@@ -259,11 +303,21 @@ def train(cfg: Any, run: RunDir) -> Path:
 
     initial_epoch = point.initial_epoch if point else 0
     if initial_epoch < epochs:
-        model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=initial_epoch,
-                  callbacks=callback_list, verbose=2, shuffle=False)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callback_list,
+            verbose=2,
+            shuffle=False,
+        )
     else:
-        log.warning("training.epochs=%d: the resumed training already completed %d epochs; nothing to do",
-                    epochs, initial_epoch)
+        log.warning(
+            "training.epochs=%d: the resumed training already completed %d epochs; nothing to do",
+            epochs,
+            initial_epoch,
+        )
 
     rows = cbs.read_log(run.logs_dir / cbs.LOG_NAME)
     curves = plot_training_curves(rows, run.root / "training_curves.png")
@@ -275,7 +329,9 @@ def train(cfg: Any, run: RunDir) -> Path:
     if guard.message:
         raise TrainingError(guard.message)
     if not best.exists():
-        raise TrainingError(f"training ended without saving {best}; see {run.logs_dir / cbs.LOG_NAME}")
+        raise TrainingError(
+            f"training ended without saving {best}; see {run.logs_dir / cbs.LOG_NAME}"
+        )
 
     if _get(cfg, "dataset.test_query_path") and _get(cfg, "dataset.test_gallery_path"):
         _evaluate(cfg, run, best)
@@ -288,11 +344,15 @@ def _build_new(cfg: Any, loss_config: dict[str, Any], num_classes: int):
     from toolchain.training.training_model import ReidTrainingModel
 
     augmentation = build_augmentation(cfg)
-    base = build_from_config(cfg, num_classes, augmentation_layers=[augmentation] if augmentation else None)
+    base = build_from_config(
+        cfg, num_classes, augmentation_layers=[augmentation] if augmentation else None
+    )
     frozen = apply_frozen_layers(base, _get(cfg, "training.frozen_layers"))
     if frozen:
         log.info("frozen layers: %s", ", ".join(frozen))
-    return ReidTrainingModel(base.input, base.output, loss_config=loss_config, name="augmented_model")
+    return ReidTrainingModel(
+        base.input, base.output, loss_config=loss_config, name="augmented_model"
+    )
 
 
 def _load_for_resume(point, cfg: Any, loss_config: dict[str, Any], class_names: list[str]):
@@ -311,8 +371,10 @@ def _load_for_resume(point, cfg: Any, loss_config: dict[str, Any], class_names: 
         raise not_resumable_error(point.model_path)
     classes = int(model.output["logits"].shape[-1])
     if classes != len(class_names):
-        raise ConfigError(f"{point.model_path} classifies {classes} identities but the training set "
-                          f"has {len(class_names)}; resume with the same dataset")
+        raise ConfigError(
+            f"{point.model_path} classifies {classes} identities but the training set "
+            f"has {len(class_names)}; resume with the same dataset"
+        )
     warn_ignored_changes(cfg, model, point.state)
     model.set_loss_config(loss_config)
     return model
@@ -337,10 +399,16 @@ def _flat_params(cfg: Any, num_classes: int, sampler) -> dict[str, Any]:
 
     name, kwargs = parse_optimizer(_get(cfg, "training.optimizer"))
     params = {
-        "model_name": _get(cfg, "model.model_name"), "model_path": _get(cfg, "model.model_path"),
-        "input_shape": str(_get(cfg, "model.input_shape")), "num_classes": num_classes,
-        "batch_size": _get(cfg, "training.batch_size"), "P": sampler.p, "K": sampler.k,
-        "epochs": _get(cfg, "training.epochs"), "optimizer": name, "dropout": _get(cfg, "training.dropout"),
+        "model_name": _get(cfg, "model.model_name"),
+        "model_path": _get(cfg, "model.model_path"),
+        "input_shape": str(_get(cfg, "model.input_shape")),
+        "num_classes": num_classes,
+        "batch_size": _get(cfg, "training.batch_size"),
+        "P": sampler.p,
+        "K": sampler.k,
+        "epochs": _get(cfg, "training.epochs"),
+        "optimizer": name,
+        "dropout": _get(cfg, "training.dropout"),
         "frozen_layers": _get(cfg, "training.frozen_layers"),
         "label_smoothing": _get(cfg, "training.label_smoothing", 0.1),
         "triplet_strategy": _get(cfg, "training.triplet_loss.strategy", "hard"),
@@ -368,7 +436,7 @@ def plot_training_curves(rows: list[dict[str, str]], out: Path) -> Path | None:
 
     epochs = [int(r["epoch"]) + 1 for r in rows]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, style in ((metric, "-"), (f"val_{metric}", "--")):
             values = series(key)
             if values:

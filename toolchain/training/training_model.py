@@ -47,22 +47,37 @@ def _section(value: Any) -> dict[str, Any]:
 def loss_config_from(training: Any) -> dict[str, Any]:
     """The loss settings of a `training` section, defaults filled in (CONTRACTS §4)."""
     training = _section(training)
-    triplet = {**DEFAULT_LOSS_CONFIG["triplet_loss"],
-               **{k: v for k, v in _section(training.get("triplet_loss")).items() if v is not None}}
-    weights = {**DEFAULT_LOSS_CONFIG["loss_weights"],
-               **{k: v for k, v in _section(training.get("loss_weights")).items() if v is not None}}
+    triplet = {
+        **DEFAULT_LOSS_CONFIG["triplet_loss"],
+        **{k: v for k, v in _section(training.get("triplet_loss")).items() if v is not None},
+    }
+    weights = {
+        **DEFAULT_LOSS_CONFIG["loss_weights"],
+        **{k: v for k, v in _section(training.get("loss_weights")).items() if v is not None},
+    }
     unknown = set(weights) - {"classification", "triplet"}
     if unknown:
-        raise ConfigError(f"training.loss_weights: unknown key(s) {', '.join(sorted(unknown))}; "
-                          "valid: classification, triplet")
-    if any(float(w) < 0 for w in weights.values()) or not any(float(w) > 0 for w in weights.values()):
-        raise ConfigError(f"training.loss_weights: expected non-negative weights, not all 0; received {weights}")
+        raise ConfigError(
+            f"training.loss_weights: unknown key(s) {', '.join(sorted(unknown))}; "
+            "valid: classification, triplet"
+        )
+    if any(float(w) < 0 for w in weights.values()) or not any(
+        float(w) > 0 for w in weights.values()
+    ):
+        raise ConfigError(
+            f"training.loss_weights: expected non-negative weights, not all 0; received {weights}"
+        )
     smoothing = training.get("label_smoothing")
     return {
-        "label_smoothing": float(DEFAULT_LOSS_CONFIG["label_smoothing"] if smoothing is None else smoothing),
+        "label_smoothing": float(
+            DEFAULT_LOSS_CONFIG["label_smoothing"] if smoothing is None else smoothing
+        ),
         "loss_weights": {k: float(v) for k, v in weights.items()},
-        "triplet_loss": {"margin": float(triplet["margin"]), "strategy": str(triplet["strategy"]),
-                         "distance_metric": str(triplet["distance_metric"])},
+        "triplet_loss": {
+            "margin": float(triplet["margin"]),
+            "strategy": str(triplet["strategy"]),
+            "distance_metric": str(triplet["distance_metric"]),
+        },
     }
 
 
@@ -97,7 +112,12 @@ class ReidTrainingModel(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.accuracy_metric, self.classification_tracker, self.triplet_tracker]
+        return [
+            self.loss_tracker,
+            self.accuracy_metric,
+            self.classification_tracker,
+            self.triplet_tracker,
+        ]
 
     def _reid_losses(self, labels, outputs):
         labels = tf.reshape(labels, [-1])

@@ -78,13 +78,18 @@ def check_args(name: str, given: dict[str, Any] | None) -> dict[str, Any]:
     given = dict(given or {})
     where = f"data_augmentation.{name}"
     if "pixels_range" in given:
-        raise ConfigError(f"{where}: `pixels_range` is managed by reidtool (raw pixels 0..255); remove it")
+        raise ConfigError(
+            f"{where}: `pixels_range` is managed by reidtool (raw pixels 0..255); remove it"
+        )
     unknown = [k for k in given if k not in spec.defaults]
     if unknown:
-        raise ConfigError(f"{where}: unknown argument(s) {', '.join(unknown)}; "
-                          f"valid: {', '.join(spec.defaults)}")
+        raise ConfigError(
+            f"{where}: unknown argument(s) {', '.join(unknown)}; valid: {', '.join(spec.defaults)}"
+        )
     args = {**spec.defaults, **given}
-    missing = [k for k, v in args.items() if v is REQUIRED or (v is None and spec.defaults[k] is REQUIRED)]
+    missing = [
+        k for k, v in args.items() if v is REQUIRED or (v is None and spec.defaults[k] is REQUIRED)
+    ]
     if missing:
         raise ConfigError(f"{where}: missing argument(s) {', '.join(missing)}")
     rate = args["change_rate"]
@@ -93,21 +98,30 @@ def check_args(name: str, given: dict[str, Any] | None) -> dict[str, Any]:
     return args
 
 
-def value_range(name: str, key: str, value: Any, around: float | None = None) -> tuple[float, float]:
+def value_range(
+    name: str, key: str, value: Any, around: float | None = None
+) -> tuple[float, float]:
     """A (low, high) range from a config value: a pair as is, a number f as (around−f, around+f)
     (or (−f, f) when `around` is None)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         centre = 0.0 if around is None else around
         return (centre - abs(float(value)), centre + abs(float(value)))
-    if isinstance(value, list | tuple) and len(value) == 2 and all(
-            isinstance(v, int | float) for v in value):
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) for v in value)
+    ):
         low, high = float(value[0]), float(value[1])
         if low > high:
-            raise ConfigError(f"data_augmentation.{name}.{key}: expected (low, high) with low <= high; "
-                              f"received {value!r}")
+            raise ConfigError(
+                f"data_augmentation.{name}.{key}: expected (low, high) with low <= high; "
+                f"received {value!r}"
+            )
         return low, high
-    raise ConfigError(f"data_augmentation.{name}.{key}: expected a number or a (low, high) pair; "
-                      f"received {value!r}")
+    raise ConfigError(
+        f"data_augmentation.{name}.{key}: expected a number or a (low, high) pair; "
+        f"received {value!r}"
+    )
 
 
 class Rng:

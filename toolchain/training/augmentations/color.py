@@ -39,8 +39,9 @@ def random_gamma(args, rng):
     """255·(x/255)^γ with γ ∈ [1−g, 1+g] (or the pair)."""
     low, high = value_range("random_gamma", "gamma", args["gamma"], around=1.0)
     low = max(low, 1e-3)
-    return lambda images: from_unit(tf.pow(tf.maximum(to_unit(images), 0.0),
-                                           rng.per_image(images, low, high)))
+    return lambda images: from_unit(
+        tf.pow(tf.maximum(to_unit(images), 0.0), rng.per_image(images, low, high))
+    )
 
 
 def _hsv_jitter(rng, hue=None, saturation=None, value=None):
@@ -52,7 +53,9 @@ def _hsv_jitter(rng, hue=None, saturation=None, value=None):
         if hue is not None:
             h = tf.math.floormod(h + rng.per_image(images, *hue), 1.0)
         if saturation is not None:
-            s = tf.clip_by_value(s * rng.per_image(images, max(saturation[0], 0.0), saturation[1]), 0, 1)
+            s = tf.clip_by_value(
+                s * rng.per_image(images, max(saturation[0], 0.0), saturation[1]), 0, 1
+            )
         if value is not None:
             v = tf.clip_by_value(v * rng.per_image(images, max(value[0], 0.0), value[1]), 0, 1)
         return from_unit(tf.image.hsv_to_rgb(tf.concat([h, s, v], axis=-1)))
@@ -69,7 +72,9 @@ def random_hue(args, rng):
 @augmentation("random_saturation", needs_rgb=True, delta=REQUIRED)
 def random_saturation(args, rng):
     """Scale the saturation by s ∈ [1−delta, 1+delta] (or the pair)."""
-    return _hsv_jitter(rng, saturation=value_range("random_saturation", "delta", args["delta"], 1.0))
+    return _hsv_jitter(
+        rng, saturation=value_range("random_saturation", "delta", args["delta"], 1.0)
+    )
 
 
 @augmentation("random_value", needs_rgb=True, delta=REQUIRED)
@@ -80,19 +85,28 @@ def random_value(args, rng):
 
 @augmentation("random_hsv", needs_rgb=True, hue_delta=None, saturation_delta=None, value_delta=None)
 def random_hsv(args, rng):
-    """random_hue, random_saturation and random_value in one conversion; absent deltas are skipped."""
+    """random_hue, random_saturation and random_value in one conversion; absent deltas skip."""
     name = "random_hsv"
     hue = None if args["hue_delta"] is None else value_range(name, "hue_delta", args["hue_delta"])
-    sat = None if args["saturation_delta"] is None else value_range(
-        name, "saturation_delta", args["saturation_delta"], 1.0)
-    val = None if args["value_delta"] is None else value_range(name, "value_delta", args["value_delta"], 1.0)
+    sat = (
+        None
+        if args["saturation_delta"] is None
+        else value_range(name, "saturation_delta", args["saturation_delta"], 1.0)
+    )
+    val = (
+        None
+        if args["value_delta"] is None
+        else value_range(name, "value_delta", args["value_delta"], 1.0)
+    )
     return _hsv_jitter(rng, hue, sat, val)
 
 
 @augmentation("random_rgb_to_hsv", needs_rgb=True, change_rate=0.25)
 def random_rgb_to_hsv(args, rng):
     """Replace the image by its HSV planes scaled to 0..255."""
-    return lambda images: from_unit(tf.image.rgb_to_hsv(tf.clip_by_value(to_unit(images), 0.0, 1.0)))
+    return lambda images: from_unit(
+        tf.image.rgb_to_hsv(tf.clip_by_value(to_unit(images), 0.0, 1.0))
+    )
 
 
 @augmentation("random_rgb_to_grayscale", needs_rgb=True, change_rate=0.25)
@@ -120,9 +134,11 @@ def random_sharpness(args, rng):
 
 @augmentation("random_posterize", bits=REQUIRED)
 def random_posterize(args, rng):
-    """Keep the b most significant bits of each pixel, b drawn in `bits` (an int or a pair, 1..8)."""
+    """Keep the b most significant bits of each pixel, b drawn in `bits` (int or pair, 1..8)."""
     bits = args["bits"]
-    low, high = (bits, bits) if isinstance(bits, int) else value_range("random_posterize", "bits", bits)
+    low, high = (
+        (bits, bits) if isinstance(bits, int) else value_range("random_posterize", "bits", bits)
+    )
     low, high = int(max(1, min(8, low))), int(max(1, min(8, high)))
 
     def op(images):
@@ -152,7 +168,9 @@ def random_autocontrast(args, rng):
     if not 0.0 <= cutoff < 50.0:
         from toolchain.errors import ConfigError
 
-        raise ConfigError(f"data_augmentation.random_autocontrast.cutoff must be in [0, 50); received {cutoff}")
+        raise ConfigError(
+            f"data_augmentation.random_autocontrast.cutoff must be in [0, 50); received {cutoff}"
+        )
 
     def op(images):
         shape = tf.shape(images)

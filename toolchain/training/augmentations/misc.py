@@ -20,13 +20,18 @@ def _int_range(name, key, value):
 
 @augmentation("random_blur", filter_size=REQUIRED, padding="reflect", constant_values=0)
 def random_blur(args, rng):
-    """Box blur with a k×k mean filter, k drawn in `filter_size` (an int or a pair), once per batch."""
+    """Box blur with a k×k mean filter, k drawn in `filter_size` (int or pair) once per batch."""
     low, high = _int_range("random_blur", "filter_size", args["filter_size"])
     if low < 1:
-        raise ConfigError(f"data_augmentation.random_blur.filter_size must be >= 1; received {args['filter_size']}")
+        raise ConfigError(
+            "data_augmentation.random_blur.filter_size must be >= 1; "
+            f"received {args['filter_size']}"
+        )
     if args["padding"] not in PADDINGS:
-        raise ConfigError(f"data_augmentation.random_blur.padding: expected one of {', '.join(PADDINGS)}; "
-                          f"received {args['padding']!r}")
+        raise ConfigError(
+            f"data_augmentation.random_blur.padding: expected one of {', '.join(PADDINGS)}; "
+            f"received {args['padding']!r}"
+        )
     pad = high // 2
     coords = tf.range(high, dtype=tf.float32) - (high - 1) / 2.0
 
@@ -37,8 +42,12 @@ def random_blur(args, rng):
         kernel = kernel / tf.reduce_sum(kernel)
         channels = images.shape[-1]
         kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])
-        padded = tf.pad(images, [[0, 0], [pad, high - 1 - pad], [pad, high - 1 - pad], [0, 0]],
-                        mode=PADDINGS[args["padding"]], constant_values=float(args["constant_values"]))
+        padded = tf.pad(
+            images,
+            [[0, 0], [pad, high - 1 - pad], [pad, high - 1 - pad], [0, 0]],
+            mode=PADDINGS[args["padding"]],
+            constant_values=float(args["constant_values"]),
+        )
         return tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")
 
     return op
@@ -48,9 +57,14 @@ def random_blur(args, rng):
 def random_gaussian_noise(args, rng):
     """Add N(0, σ·255) noise, σ drawn per image in `stddev` (a number = (0, stddev), or a pair)."""
     stddev = args["stddev"]
-    low, high = (0.0, float(stddev)) if isinstance(stddev, int | float) else value_range(
-        "random_gaussian_noise", "stddev", stddev)
-    return lambda images: images + rng.normal(tf.shape(images)) * rng.per_image(images, low, high) * PIXEL_MAX
+    low, high = (
+        (0.0, float(stddev))
+        if isinstance(stddev, int | float)
+        else value_range("random_gaussian_noise", "stddev", stddev)
+    )
+    return lambda images: (
+        images + rng.normal(tf.shape(images)) * rng.per_image(images, low, high) * PIXEL_MAX
+    )
 
 
 @augmentation("random_jpeg_quality", jpeg_quality=REQUIRED)
@@ -58,8 +72,10 @@ def random_jpeg_quality(args, rng):
     """Encode and decode as JPEG at a quality drawn in `jpeg_quality` (an int or a pair, 0..100)."""
     low, high = _int_range("random_jpeg_quality", "jpeg_quality", args["jpeg_quality"])
     if not 0 <= low <= high <= 100:
-        raise ConfigError("data_augmentation.random_jpeg_quality.jpeg_quality must be within 0..100; "
-                          f"received {args['jpeg_quality']!r}")
+        raise ConfigError(
+            "data_augmentation.random_jpeg_quality.jpeg_quality must be within 0..100; "
+            f"received {args['jpeg_quality']!r}"
+        )
 
     def one(item):
         image, quality = item
@@ -70,16 +86,27 @@ def random_jpeg_quality(args, rng):
 
     def op(images):
         if images.shape[-1] not in (1, 3):
-            raise ConfigError("data_augmentation.random_jpeg_quality needs 1 or 3 channels; "
-                              f"received {images.shape[-1]}")
-        qualities = tf.cast(tf.floor(rng.uniform((tf.shape(images)[0],), low, high + 1 - 1e-6)), tf.int32)
+            raise ConfigError(
+                "data_augmentation.random_jpeg_quality needs 1 or 3 channels; "
+                f"received {images.shape[-1]}"
+            )
+        qualities = tf.cast(
+            tf.floor(rng.uniform((tf.shape(images)[0],), low, high + 1 - 1e-6)), tf.int32
+        )
         return tf.map_fn(one, (images, qualities), fn_output_signature=tf.float32)
 
     return op
 
 
-@augmentation("random_rectangle_erasing", nrec=(0, 3), area=(0.05, 0.2), wh_ratio=(0.2, 1.5),
-              fill_method="random", color=None, mode="image")
+@augmentation(
+    "random_rectangle_erasing",
+    nrec=(0, 3),
+    area=(0.05, 0.2),
+    wh_ratio=(0.2, 1.5),
+    fill_method="random",
+    color=None,
+    mode="image",
+)
 def random_rectangle_erasing(args, rng):
     """Erase up to `nrec` rectangles (area fraction and width/height ratio drawn in ranges), filled
     with noise (random), one random colour (uniform), black, a coarse mosaic or `color`. In mode
@@ -90,10 +117,14 @@ def random_rectangle_erasing(args, rng):
     ratio = value_range(name, "wh_ratio", args["wh_ratio"])
     fill, mode = args["fill_method"], args["mode"]
     if fill not in FILL_METHODS:
-        raise ConfigError(f"data_augmentation.{name}.fill_method: expected one of {', '.join(FILL_METHODS)}; "
-                          f"received {fill!r}")
+        raise ConfigError(
+            f"data_augmentation.{name}.fill_method: expected one of {', '.join(FILL_METHODS)}; "
+            f"received {fill!r}"
+        )
     if mode not in ("image", "batch"):
-        raise ConfigError(f"data_augmentation.{name}.mode: expected image or batch; received {mode!r}")
+        raise ConfigError(
+            f"data_augmentation.{name}.mode: expected image or batch; received {mode!r}"
+        )
     if fill == "color" and args["color"] is None:
         raise ConfigError(f"data_augmentation.{name}: fill_method 'color' needs `color`")
 
@@ -109,9 +140,13 @@ def random_rectangle_erasing(args, rng):
             q = rng.uniform((draws,), *ratio)
             rw, rh = tf.minimum(tf.sqrt(a * q), w), tf.minimum(tf.sqrt(a / q), h)
             x0, y0 = rng.uniform((draws,)) * (w - rw), rng.uniform((draws,)) * (h - rh)
-            box = ((ys >= y0[:, None, None]) & (ys < (y0 + rh)[:, None, None])
-                   & (xs >= x0[:, None, None]) & (xs < (x0 + rw)[:, None, None])
-                   & (float(r) < count)[:, None, None])
+            box = (
+                (ys >= y0[:, None, None])
+                & (ys < (y0 + rh)[:, None, None])
+                & (xs >= x0[:, None, None])
+                & (xs < (x0 + rw)[:, None, None])
+                & (float(r) < count)[:, None, None]
+            )
             box = box[..., None]
             if fill == "random":
                 value = rng.uniform(shape, 0.0, PIXEL_MAX)
