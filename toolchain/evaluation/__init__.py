@@ -1,0 +1,1 @@
+"""Evaluation: metrics, embedding sources, evaluator, plots, prediction."""
