@@ -12,8 +12,12 @@ def randomize_batchnorm(model, rng) -> None:
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             n = int(layer.moving_mean.shape[0])
-            values = [rng.uniform(0.5, 1.5, n), rng.uniform(-0.5, 0.5, n),
-                      rng.uniform(-0.5, 0.5, n), rng.uniform(0.5, 2.0, n)]
+            values = [
+                rng.uniform(0.5, 1.5, n),
+                rng.uniform(-0.5, 0.5, n),
+                rng.uniform(-0.5, 0.5, n),
+                rng.uniform(0.5, 2.0, n),
+            ]
             if not layer.scale:
                 values.pop(0)
             if not layer.center:

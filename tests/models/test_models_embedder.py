@@ -20,13 +20,24 @@ def _layer_types(model):
 
 def test_graph_order_and_heads():
     model = build_training_model(
-        {"model_name": "tinynet"}, SHAPE, 7, rescaling=(1 / 255.0, 0.0), dropout=0.3,
-        embedding_dim=16, bnneck=True, augmentation_layers=[keras.layers.RandomFlip("horizontal")],
+        {"model_name": "tinynet"},
+        SHAPE,
+        7,
+        rescaling=(1 / 255.0, 0.0),
+        dropout=0.3,
+        embedding_dim=16,
+        bnneck=True,
+        augmentation_layers=[keras.layers.RandomFlip("horizontal")],
     )
     names = [layer.name for layer in model.layers]
     assert names[:3] == ["image", names[1], "rescaling"] and names[1].startswith("random_flip")
     assert names.index("pool") < names.index("pool_reshape") < names.index("embedding_fc")
-    assert names.index("embedding_fc") < names.index("bnneck") < names.index("dropout") < names.index("logits")
+    assert (
+        names.index("embedding_fc")
+        < names.index("bnneck")
+        < names.index("dropout")
+        < names.index("logits")
+    )
     assert model.get_layer("pool").keepdims is True
     assert model.get_layer("rescaling").scale == pytest.approx(1 / 255.0)
     assert model.get_layer("logits").use_bias is False  # BNNeck: classifier without bias
@@ -46,7 +57,9 @@ def test_graph_order_and_heads():
 def test_backbone_layers_are_flat_in_the_training_model():
     model = build_training_model({"model_name": "mobilenetv2_a035"}, (32, 32, 3), 3)
     assert not any(isinstance(layer, keras.Model) for layer in model.layers)
-    assert "Conv1" in [layer.name for layer in model.layers]  # keras' MobileNetV2 stem, frozen_layers indexes it
+    assert "Conv1" in [
+        layer.name for layer in model.layers
+    ]  # keras' MobileNetV2 stem, frozen_layers indexes it
 
 
 def test_defaults_without_bnneck_or_embedding_layer():
@@ -59,8 +72,17 @@ def test_defaults_without_bnneck_or_embedding_layer():
 
 def test_config_keys_embedding_dim_and_bnneck_and_extras():
     model = build_training_model(
-        {"model_name": "custom_model", "input_shape": SHAPE, "embedding_dim": 8, "bnneck": True, "alpha": 0.5,
-         "pretrained": False, "framework": "tf"}, None, 3,
+        {
+            "model_name": "custom_model",
+            "input_shape": SHAPE,
+            "embedding_dim": 8,
+            "bnneck": True,
+            "alpha": 0.5,
+            "pretrained": False,
+            "framework": "tf",
+        },
+        None,
+        3,
     )
     assert tuple(model.output["embedding"].shape) == (None, 8)
     assert model.get_layer("custom_conv2").filters == 32  # alpha 0.5 reached custom_model
@@ -69,7 +91,11 @@ def test_config_keys_embedding_dim_and_bnneck_and_extras():
 @pytest.mark.parametrize(
     "section,kwargs,match",
     [
-        ({"model_name": "tinynet", "model_path": "x.keras"}, {}, "exactly one of model_name and model_path"),
+        (
+            {"model_name": "tinynet", "model_path": "x.keras"},
+            {},
+            "exactly one of model_name and model_path",
+        ),
         ({}, {}, "exactly one of model_name and model_path"),
         ({"model_name": "tinynet"}, {}, "model.input_shape"),
         ({"model_name": "tinynet", "input_shape": SHAPE}, {"num_classes": 0}, "num_classes"),
@@ -88,7 +114,9 @@ def test_build_from_config_reads_sections():
             self.__dict__.update(kw)
 
     cfg = Section(
-        model=Section(model_name="tinynet", input_shape=(64, 32, 3), bnneck=True, embedding_dim=None),
+        model=Section(
+            model_name="tinynet", input_shape=(64, 32, 3), bnneck=True, embedding_dim=None
+        ),
         preprocessing=Section(rescaling=Section(scale=1 / 255.0, offset=0.0)),
         training=Section(dropout=0.2),
     )
@@ -128,13 +156,18 @@ def test_model_path_cuts_the_classifier_and_appends_a_head(tmp_path):
     # Layers reset to trainable; the file's dropout takes training.dropout's rate.
     features = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     assert features.get_layer("user_conv").trainable is True
-    assert all(layer.rate == pytest.approx(0.25) for layer in features.layers
-               if isinstance(layer, keras.layers.Dropout))
+    assert all(
+        layer.rate == pytest.approx(0.25)
+        for layer in features.layers
+        if isinstance(layer, keras.layers.Dropout)
+    )
     # The kept features are the user's: same GAP output as the file (after our Rescaling).
     x = np.random.default_rng(1).uniform(0, 255, (2, *SHAPE)).astype(np.float32)
     gap = keras.Model(user.inputs[0], user.get_layer("user_gap").output)
     expected = gap((x / 127.5 - 1.0), training=False).numpy()
-    np.testing.assert_allclose(model(x, training=False)["embedding"].numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        model(x, training=False)["embedding"].numpy(), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 def test_model_path_dropout_rules(tmp_path):
@@ -168,5 +201,7 @@ def test_multi_step_training_from_an_exported_embedder(tmp_path):
     step2 = build_training_model({"model_path": str(path)}, None, 5)
     x = np.random.default_rng(2).uniform(0, 255, (3, *SHAPE)).astype(np.float32)
     expected = inference_embedding(step1)(x, training=False).numpy()
-    np.testing.assert_allclose(step2(x, training=False)["embedding"].numpy(), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        step2(x, training=False)["embedding"].numpy(), expected, rtol=1e-4, atol=1e-4
+    )
     assert step2.get_layer("logits").units == 5

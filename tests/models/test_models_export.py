@@ -1,4 +1,4 @@
-"""The edge export: batch-1, raw pixels in, BNNeck folded, equal to the training model, int8-ready."""
+"""The edge export: batch-1, raw pixels in, BNNeck folded, equal to training, int8-ready."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
+from models_helpers import convert_int8, int8_report, randomize_batchnorm  # noqa: E402
+
 from toolchain.errors import ModelError  # noqa: E402
 from toolchain.models import build_training_model, export_embedder, inference_embedding  # noqa: E402
 from toolchain.models.export import bn_affine  # noqa: E402
-from models_helpers import convert_int8, int8_report, randomize_batchnorm  # noqa: E402
 
 SHAPE = (64, 32, 3)
 
@@ -22,12 +23,22 @@ def _assert_same_embedding(training_model, edge, x):
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(ref).max())))
 
 
-@pytest.mark.parametrize("embedding_dim,bnneck", [(None, False), (None, True), (24, False), (24, True)])
+@pytest.mark.parametrize(
+    "embedding_dim,bnneck", [(None, False), (None, True), (24, False), (24, True)]
+)
 def test_export_equals_training_inference_embedding(embedding_dim, bnneck):
     rng = np.random.default_rng(0)
     model = build_training_model(
-        {"model_name": "tinynet"}, SHAPE, 5, dropout=0.5, embedding_dim=embedding_dim, bnneck=bnneck,
-        augmentation_layers=[keras.layers.RandomFlip("horizontal"), keras.layers.RandomContrast(0.3)],
+        {"model_name": "tinynet"},
+        SHAPE,
+        5,
+        dropout=0.5,
+        embedding_dim=embedding_dim,
+        bnneck=bnneck,
+        augmentation_layers=[
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomContrast(0.3),
+        ],
     )
     randomize_batchnorm(model, rng)
     edge = export_embedder(model)
@@ -48,8 +59,14 @@ def test_export_equals_training_inference_embedding(embedding_dim, bnneck):
 def test_folded_affine_matches_batchnorm_formula():
     bn = keras.layers.BatchNormalization(epsilon=1e-3)
     bn.build((None, 3))
-    bn.set_weights([np.array([2.0, 1.0, 0.5]), np.array([0.1, -0.2, 0.0]),
-                    np.array([1.0, 0.0, -1.0]), np.array([4.0, 1.0, 0.25])])
+    bn.set_weights(
+        [
+            np.array([2.0, 1.0, 0.5]),
+            np.array([0.1, -0.2, 0.0]),
+            np.array([1.0, 0.0, -1.0]),
+            np.array([4.0, 1.0, 0.25]),
+        ]
+    )
     a, b = bn_affine(bn)
     x = np.array([[1.0, 2.0, 3.0]], np.float32)
     np.testing.assert_allclose(a * x + b, bn(x, training=False).numpy(), rtol=1e-6)
@@ -66,8 +83,13 @@ def test_export_copies_weights():
 
 
 def test_export_of_a_reloaded_training_model_and_its_save_round_trip(tmp_path):
-    model = build_training_model({"model_name": "tinynet"}, SHAPE, 3, bnneck=True,
-                                 augmentation_layers=[keras.layers.RandomFlip("horizontal")])
+    model = build_training_model(
+        {"model_name": "tinynet"},
+        SHAPE,
+        3,
+        bnneck=True,
+        augmentation_layers=[keras.layers.RandomFlip("horizontal")],
+    )
     randomize_batchnorm(model, np.random.default_rng(2))
     model.save(tmp_path / "last_augmented_model.keras")
     reloaded = keras.saving.load_model(tmp_path / "last_augmented_model.keras", compile=False)
@@ -105,7 +127,15 @@ def test_int8_export_matches_float_and_uses_pixel_input_bytes():
     randomize_batchnorm(model, rng)
     edge = export_embedder(model)
     names, dtypes, oracle = int8_report(convert_int8(edge, SHAPE, rng, n_calibration=16))
-    assert names == {"QUANTIZE", "MUL", "ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED"}
+    assert names == {
+        "QUANTIZE",
+        "MUL",
+        "ADD",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "MEAN",
+        "FULLY_CONNECTED",
+    }
     assert oracle.input_quantization == (1.0, 0)
     pixels = rng.integers(0, 256, (4, *SHAPE), dtype=np.uint8)
     q = oracle.run(pixels).astype(np.float64)

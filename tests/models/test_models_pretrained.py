@@ -1,4 +1,4 @@
-"""Pretrained weights: a local file, keras' ImageNet cache, and the offline error — never the network.
+"""Pretrained weights: a local file, keras' ImageNet cache and the offline error, never the network.
 
 Every test blocks the network (DNS and connect raise, and each attempt is recorded) and points
 keras' cache at an empty temporary folder (`KERAS_HOME`, and keras' value read at import), so
@@ -72,21 +72,24 @@ def test_local_weights_file_for_a_model_without_imagenet_weights(no_network, tmp
         w.assign(np.full(w.shape, 0.125, "float32"))
     path = tmp_path / "tiny.weights.h5"
     source.save_weights(path)
-    model = build_training_model({"model_name": "tinynet", "pretrained_weights": str(path)}, (64, 32, 3), 3)
+    model = build_training_model(
+        {"model_name": "tinynet", "pretrained_weights": str(path)}, (64, 32, 3), 3
+    )
     _assert_backbone_weights_in(model, source)
 
 
 def test_cached_imagenet_weights_load_without_network(no_network):
     """A file in keras' cache under keras' own name is used: proves the names match keras'."""
-    from keras.src.legacy.saving import legacy_h5_format
-
     import h5py
+    from keras.src.legacy.saving import legacy_h5_format
 
     shape = (32, 32, 3)
     source = build_backbone("mobilenetv2_a035", shape)
     for w in source.weights:
         w.assign(np.random.default_rng(1).normal(size=w.shape).astype("float32"))
-    cached = keras_cache_dir() / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    cached = (
+        keras_cache_dir() / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+    )
     cached.parent.mkdir(parents=True)
     with h5py.File(cached, "w") as f:  # the legacy layout of keras' ImageNet files
         legacy_h5_format.save_weights_to_hdf5_group(f, source)
@@ -133,9 +136,8 @@ def test_nothing_requested_builds_nothing(no_network):
 
 def test_keras_imagenet_file_given_as_pretrained_weights(no_network, tmp_path):
     """The documented offline route: keras' ImageNet .h5 (legacy layout) downloaded by hand."""
-    from keras.src.legacy.saving import legacy_h5_format
-
     import h5py
+    from keras.src.legacy.saving import legacy_h5_format
 
     shape = (64, 32, 3)
     source = build_backbone("mobilenetv1_a025", shape)
@@ -145,7 +147,9 @@ def test_keras_imagenet_file_given_as_pretrained_weights(no_network, tmp_path):
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, source)
     model = build_training_model(
-        {"model_name": "mobilenetv1_a025", "pretrained": True, "pretrained_weights": str(path)}, shape, 3
+        {"model_name": "mobilenetv1_a025", "pretrained": True, "pretrained_weights": str(path)},
+        shape,
+        3,
     )
     _assert_backbone_weights_in(model, source)
     assert no_network == []

@@ -32,7 +32,10 @@ def test_imagenet_flags_follow_keras():
     assert MODELS.get("mobilenetv2_a035").imagenet_file((256, 128, 3)) == (
         "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
     )
-    assert MODELS.get("mobilenetv1_a025").imagenet_file((128, 128, 3)) == "mobilenet_2_5_128_tf_no_top.h5"
+    assert (
+        MODELS.get("mobilenetv1_a025").imagenet_file((128, 128, 3))
+        == "mobilenet_2_5_128_tf_no_top.h5"
+    )
 
 
 @pytest.mark.parametrize("shape", [(64, 32), (64, 0, 3), ("a", 32, 3)])
@@ -49,7 +52,9 @@ def test_input_smaller_than_the_architecture_accepts():
 def test_alpha_must_agree_with_the_name():
     with pytest.raises(ConfigError, match="model.alpha"):
         build_backbone("osnet_a025", (32, 16, 3), alpha=0.5)
-    model = build_backbone("osnet_a025", (32, 16, 3), alpha=0.25)  # a repeated, agreeing alpha is fine
+    model = build_backbone(
+        "osnet_a025", (32, 16, 3), alpha=0.25
+    )  # a repeated, agreeing alpha is fine
     assert model.output.shape[-1] == 128
 
 

@@ -15,8 +15,9 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from toolchain.models import MODELS, build_training_model, export_embedder, inference_embedding  # noqa: E402
 from models_helpers import convert_int8, int8_report, randomize_batchnorm  # noqa: E402
+
+from toolchain.models import MODELS, build_training_model, export_embedder, inference_embedding  # noqa: E402
 
 NUM_CLASSES = 4
 # One member per family in the default run (name, input shape, embedding_dim, bnneck).
@@ -31,14 +32,28 @@ FAMILIES = [
 OTHER_MEMBERS = sorted(set(MODELS.names()) - {f[0] for f in FAMILIES})
 # Ops the code generator supports first (tinynet must use only these), plus the converter's
 # input QUANTIZE (uint8 -> int8).
-SKELETON_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL", "MEAN", "RESHAPE", "FULLY_CONNECTED", "QUANTIZE"}
+SKELETON_OPS = {
+    "CONV_2D",
+    "DEPTHWISE_CONV_2D",
+    "ADD",
+    "MUL",
+    "MEAN",
+    "RESHAPE",
+    "FULLY_CONNECTED",
+    "QUANTIZE",
+}
 
 
 def run_model_family_test(name, input_shape, embedding_dim, bnneck, *, seed=0):
     rng = np.random.default_rng(seed)
     model = build_training_model(
-        {"model_name": name}, input_shape, NUM_CLASSES, bnneck=bnneck, embedding_dim=embedding_dim,
-        dropout=0.1, augmentation_layers=[keras.layers.RandomFlip("horizontal")],
+        {"model_name": name},
+        input_shape,
+        NUM_CLASSES,
+        bnneck=bnneck,
+        embedding_dim=embedding_dim,
+        dropout=0.1,
+        augmentation_layers=[keras.layers.RandomFlip("horizontal")],
     )
     x = rng.uniform(0, 255, (2 * NUM_CLASSES, *input_shape)).astype(np.float32)
     y = np.repeat(np.arange(NUM_CLASSES), 2)
@@ -59,7 +74,7 @@ def run_model_family_test(name, input_shape, embedding_dim, bnneck, *, seed=0):
     loss = model.train_on_batch(x, {"logits": y})
     assert np.all(np.isfinite(loss))
     after = model.get_layer("logits").get_weights()
-    assert any(not np.allclose(a, b) for a, b in zip(before, after))
+    assert any(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
 
     randomize_batchnorm(model, rng)
     edge = export_embedder(model)
@@ -79,11 +94,15 @@ def run_model_family_test(name, input_shape, embedding_dim, bnneck, *, seed=0):
     return names
 
 
-@pytest.mark.parametrize("name,input_shape,embedding_dim,bnneck", FAMILIES, ids=[f[0] for f in FAMILIES])
+@pytest.mark.parametrize(
+    "name,input_shape,embedding_dim,bnneck", FAMILIES, ids=[f[0] for f in FAMILIES]
+)
 def test_family_builds_trains_exports_and_converts(name, input_shape, embedding_dim, bnneck):
     ops = run_model_family_test(name, input_shape, embedding_dim, bnneck)
     if name == "tinynet":
-        assert ops <= SKELETON_OPS, f"tinynet uses ops the code generator lacks: {ops - SKELETON_OPS}"
+        assert ops <= SKELETON_OPS, (
+            f"tinynet uses ops the code generator lacks: {ops - SKELETON_OPS}"
+        )
         assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MUL", "MEAN"} <= ops
 
 

@@ -47,12 +47,16 @@ def custom_model(input_shape, *, input_tensor=None, alpha: float = 1.0, **kwargs
     if float(alpha) <= 0:
         raise ValueError(f"alpha must be positive, received alpha={alpha}")
     widths = [max(4, int(round(w * float(alpha)))) for w in (16, 32, 64)]
-    inputs = keras.Input(shape=input_shape, name="image") if input_tensor is None else input_tensor  # keep
+    inputs = (
+        keras.Input(shape=input_shape, name="image") if input_tensor is None else input_tensor
+    )  # keep
     x = inputs
     for i, width in enumerate(widths):
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"custom_conv{i}")(x)
         x = layers.BatchNormalization(name=f"custom_bn{i}")(x)
         x = layers.ReLU(name=f"custom_relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"custom_pool{i}")(x)
-    sources = [inputs] if input_tensor is None else keras.utils.get_source_inputs(input_tensor)  # keep
+    sources = (
+        [inputs] if input_tensor is None else keras.utils.get_source_inputs(input_tensor)
+    )  # keep
     return keras.Model(sources, x, name="custom_model")

@@ -48,8 +48,17 @@ log = logging.getLogger(__name__)
 
 # model.* keys reidtool consumes itself; any other key goes to the backbone builder.
 RESERVED_KEYS = frozenset(
-    {"framework", "model_path", "model_name", "pretrained", "input_shape", "embedding_dim",
-     "bnneck", "pretrained_weights", "model_type"}
+    {
+        "framework",
+        "model_path",
+        "model_name",
+        "pretrained",
+        "input_shape",
+        "embedding_dim",
+        "bnneck",
+        "pretrained_weights",
+        "model_type",
+    }
 )
 
 INPUT_NAME = "image"
@@ -144,13 +153,17 @@ def build_training_model(
             f"model_name={model_name!r}, model_path={model_path!r}"
         )
     if num_classes is None or int(num_classes) < 1:
-        raise ConfigError(f"num_classes: expected a positive number of identities, received {num_classes!r}")
+        raise ConfigError(
+            f"num_classes: expected a positive number of identities, received {num_classes!r}"
+        )
     if dropout is not None and not 0.0 <= float(dropout) < 1.0:
         raise ConfigError(f"training.dropout: expected a rate in [0, 1), received {dropout}")
     if embedding_dim is None:
         embedding_dim = section.get("embedding_dim")
     if embedding_dim is not None and int(embedding_dim) < 0:
-        raise ConfigError(f"model.embedding_dim: expected a positive width, received {embedding_dim}")
+        raise ConfigError(
+            f"model.embedding_dim: expected a positive width, received {embedding_dim}"
+        )
     if bnneck is None:
         bnneck = bool(section.get("bnneck") or False)
     scale, offset = (float(v) for v in rescaling)
@@ -223,7 +236,7 @@ def build_from_config(cfg: Any, num_classes: int, *, augmentation_layers=None) -
         rescaling = (float(resc.scale), float(resc.offset))
     training = getattr(cfg, "training", None)
     dropout = getattr(training, "dropout", None) if training is not None else None
-    model_section = getattr(cfg, "model")
+    model_section = cfg.model
     return build_training_model(
         model_section,
         getattr(model_section, "input_shape", None),

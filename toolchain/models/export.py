@@ -63,7 +63,9 @@ def bn_affine(bn: keras.layers.BatchNormalization) -> tuple[np.ndarray, np.ndarr
     return a, beta - mean * a
 
 
-def export_embedder(training_model: keras.Model, cfg=None, *, name: str = "reid_embedder") -> keras.Model:
+def export_embedder(
+    training_model: keras.Model, cfg=None, *, name: str = "reid_embedder"
+) -> keras.Model:
     """Turn a training model into the batch-1 edge embedder (see the module docstring).
 
     Args:

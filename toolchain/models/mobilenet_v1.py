@@ -27,7 +27,9 @@ def _imagenet_file(alpha_text: str):
     return file_name
 
 
-def _mobilenet_v1(name: str, alpha_of_name: float, input_shape, input_tensor, weights, alpha, kwargs):
+def _mobilenet_v1(
+    name: str, alpha_of_name: float, input_shape, input_tensor, weights, alpha, kwargs
+):
     reject_unknown(name, kwargs)
     alpha = fixed_alpha(name, alpha_of_name, alpha)
     return keras.applications.MobileNet(
@@ -43,7 +45,9 @@ def _mobilenet_v1(name: str, alpha_of_name: float, input_shape, input_tensor, we
 @register_model("mobilenetv1_a025", imagenet=_imagenet_file("2_5"), min_size=32)
 def mobilenetv1_a025(input_shape, *, input_tensor=None, weights=None, alpha=None, **kwargs):
     """MobileNetV1 with width multiplier 0.25."""
-    return _mobilenet_v1("mobilenetv1_a025", 0.25, input_shape, input_tensor, weights, alpha, kwargs)
+    return _mobilenet_v1(
+        "mobilenetv1_a025", 0.25, input_shape, input_tensor, weights, alpha, kwargs
+    )
 
 
 @register_model("mobilenetv1_a050", imagenet=_imagenet_file("5_0"), min_size=32)
@@ -55,7 +59,9 @@ def mobilenetv1_a050(input_shape, *, input_tensor=None, weights=None, alpha=None
 @register_model("mobilenetv1_a075", imagenet=_imagenet_file("7_5"), min_size=32)
 def mobilenetv1_a075(input_shape, *, input_tensor=None, weights=None, alpha=None, **kwargs):
     """MobileNetV1 with width multiplier 0.75."""
-    return _mobilenet_v1("mobilenetv1_a075", 0.75, input_shape, input_tensor, weights, alpha, kwargs)
+    return _mobilenet_v1(
+        "mobilenetv1_a075", 0.75, input_shape, input_tensor, weights, alpha, kwargs
+    )
 
 
 @register_model("mobilenetv1_a100", imagenet=_imagenet_file("1_0"), min_size=32)

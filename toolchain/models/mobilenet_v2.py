@@ -28,7 +28,9 @@ def _imagenet_file(alpha: float):
     return file_name
 
 
-def _mobilenet_v2(name: str, alpha_of_name: float, input_shape, input_tensor, weights, alpha, kwargs):
+def _mobilenet_v2(
+    name: str, alpha_of_name: float, input_shape, input_tensor, weights, alpha, kwargs
+):
     reject_unknown(name, kwargs)
     alpha = fixed_alpha(name, alpha_of_name, alpha)
     return keras.applications.MobileNetV2(
@@ -44,7 +46,9 @@ def _mobilenet_v2(name: str, alpha_of_name: float, input_shape, input_tensor, we
 @register_model("mobilenetv2_a035", imagenet=_imagenet_file(0.35), min_size=32)
 def mobilenetv2_a035(input_shape, *, input_tensor=None, weights=None, alpha=None, **kwargs):
     """MobileNetV2 with width multiplier 0.35 (the seed's default model)."""
-    return _mobilenet_v2("mobilenetv2_a035", 0.35, input_shape, input_tensor, weights, alpha, kwargs)
+    return _mobilenet_v2(
+        "mobilenetv2_a035", 0.35, input_shape, input_tensor, weights, alpha, kwargs
+    )
 
 
 @register_model("mobilenetv2_a050", imagenet=_imagenet_file(0.5), min_size=32)
@@ -56,7 +60,9 @@ def mobilenetv2_a050(input_shape, *, input_tensor=None, weights=None, alpha=None
 @register_model("mobilenetv2_a075", imagenet=_imagenet_file(0.75), min_size=32)
 def mobilenetv2_a075(input_shape, *, input_tensor=None, weights=None, alpha=None, **kwargs):
     """MobileNetV2 with width multiplier 0.75."""
-    return _mobilenet_v2("mobilenetv2_a075", 0.75, input_shape, input_tensor, weights, alpha, kwargs)
+    return _mobilenet_v2(
+        "mobilenetv2_a075", 0.75, input_shape, input_tensor, weights, alpha, kwargs
+    )
 
 
 @register_model("mobilenetv2_a100", imagenet=_imagenet_file(1.0), min_size=32)

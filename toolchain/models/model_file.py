@@ -104,8 +104,11 @@ def load_feature_extractor(
             continue
         if isinstance(layer, keras.layers.Rescaling):
             start = layer.output
-            log.info("model.model_path: dropping %s's Rescaling layer '%s' (the embedder adds its own)",
-                     path, layer.name)
+            log.info(
+                "model.model_path: dropping %s's Rescaling layer '%s' (the embedder adds its own)",
+                path,
+                layer.name,
+            )
             break
         if layer.weights:
             break

@@ -32,7 +32,9 @@ _GATE_REDUCTION = 16
 
 
 def _conv_bn_relu(x, filters: int, kernel: int, name: str, stride: int = 1, relu: bool = True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
@@ -106,25 +108,33 @@ def build_osnet(name: str, alpha: float, input_shape, input_tensor=None) -> kera
 def osnet_a025(input_shape, *, input_tensor=None, alpha=None, **kwargs):
     """OSNet x0.25: channels (16, 64, 96, 128)."""
     reject_unknown("osnet_a025", kwargs)
-    return build_osnet("osnet_a025", fixed_alpha("osnet_a025", 0.25, alpha), input_shape, input_tensor)
+    return build_osnet(
+        "osnet_a025", fixed_alpha("osnet_a025", 0.25, alpha), input_shape, input_tensor
+    )
 
 
 @register_model("osnet_a050", min_size=16)
 def osnet_a050(input_shape, *, input_tensor=None, alpha=None, **kwargs):
     """OSNet x0.5: channels (32, 128, 192, 256)."""
     reject_unknown("osnet_a050", kwargs)
-    return build_osnet("osnet_a050", fixed_alpha("osnet_a050", 0.5, alpha), input_shape, input_tensor)
+    return build_osnet(
+        "osnet_a050", fixed_alpha("osnet_a050", 0.5, alpha), input_shape, input_tensor
+    )
 
 
 @register_model("osnet_a075", min_size=16)
 def osnet_a075(input_shape, *, input_tensor=None, alpha=None, **kwargs):
     """OSNet x0.75: channels (48, 192, 288, 384)."""
     reject_unknown("osnet_a075", kwargs)
-    return build_osnet("osnet_a075", fixed_alpha("osnet_a075", 0.75, alpha), input_shape, input_tensor)
+    return build_osnet(
+        "osnet_a075", fixed_alpha("osnet_a075", 0.75, alpha), input_shape, input_tensor
+    )
 
 
 @register_model("osnet_a100", min_size=16)
 def osnet_a100(input_shape, *, input_tensor=None, alpha=None, **kwargs):
     """OSNet x1.0: channels (64, 256, 384, 512)."""
     reject_unknown("osnet_a100", kwargs)
-    return build_osnet("osnet_a100", fixed_alpha("osnet_a100", 1.0, alpha), input_shape, input_tensor)
+    return build_osnet(
+        "osnet_a100", fixed_alpha("osnet_a100", 1.0, alpha), input_shape, input_tensor
+    )

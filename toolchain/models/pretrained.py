@@ -2,8 +2,9 @@
 
 `model.pretrained: True` loads the ImageNet weights keras ships for MobileNet v1/v2 and
 ResNet50V2. keras downloads them once into its cache (`$KERAS_HOME/models`, by default
-`~/.keras/models`; keras reads `KERAS_HOME` when it is imported); on a machine without network the download fails, and reidtool turns that
-into a `ModelError` naming the file and where to put it. `model.pretrained_weights` names a
+`~/.keras/models`; keras reads `KERAS_HOME` when it is imported); on a machine without
+network the download fails, and reidtool turns that into a `ModelError` naming the file and
+where to put it. `model.pretrained_weights` names a
 local weights file instead (a keras `.h5` / `.weights.h5` file for the same architecture),
 which works offline and for every model, including those without ImageNet weights.
 Setting the environment variable `REIDTOOL_OFFLINE=1` skips the download attempt entirely.
@@ -95,8 +96,11 @@ def load_pretrained(
             ) from err
         # keras only warns when parts of the file do not match and keeps fresh weights there:
         # a silently half-loaded backbone is worse than an error.
-        partial = [str(w.message) for w in caught if "weights" in str(w.message).lower()
-                   or "skipping" in str(w.message).lower()]
+        partial = [
+            str(w.message)
+            for w in caught
+            if "weights" in str(w.message).lower() or "skipping" in str(w.message).lower()
+        ]
         if partial:
             raise ModelError(
                 f"model.pretrained_weights: {path} does not fully match {name} "

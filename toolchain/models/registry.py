@@ -77,17 +77,20 @@ def check_input_shape(name: str, input_shape) -> tuple[int, int, int]:
         shape = tuple(int(v) for v in input_shape)
     except (TypeError, ValueError) as err:
         raise ConfigError(
-            f"model.input_shape: expected (height, width, channels) integers, received {input_shape!r}"
+            "model.input_shape: expected (height, width, channels) integers, "
+            f"received {input_shape!r}"
         ) from err
     if len(shape) != 3 or min(shape) <= 0:
         raise ConfigError(
-            f"model.input_shape: expected 3 positive integers (height, width, channels), received {input_shape!r}"
+            "model.input_shape: expected 3 positive integers (height, width, channels), "
+            f"received {input_shape!r}"
         )
     builder = MODELS.get(name)
     min_size = getattr(builder, "min_input_size", 1)
     if shape[0] < min_size or shape[1] < min_size:
         raise ConfigError(
-            f"model.input_shape: {name} needs height and width of at least {min_size}, received {shape}"
+            f"model.input_shape: {name} needs height and width of at least {min_size}, "
+            f"received {shape}"
         )
     return shape
 
@@ -138,7 +141,9 @@ def build_backbone(name: str, input_shape, *, input_tensor=None, **kwargs):
     except (ConfigError, ModelError):
         raise
     except (TypeError, ValueError) as err:
-        raise ModelError(f"model.model_name={name}: cannot build with input_shape={shape}: {err}") from err
+        raise ModelError(
+            f"model.model_name={name}: cannot build with input_shape={shape}: {err}"
+        ) from err
     if len(model.output.shape) != 4:
         raise ModelError(
             f"model.model_name={name}: a backbone must output a 4-D feature map, "

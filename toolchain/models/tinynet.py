@@ -20,13 +20,17 @@ from toolchain.models.registry import register_model, reject_unknown
 
 
 def _conv_bn(x, filters: int, kernel: int, stride: int, name: str, relu: bool = True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        filters, kernel, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_relu6")(x) if relu else x
 
 
 def _dw_bn(x, stride: int, name: str):
-    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.DepthwiseConv2D(
+        3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw"
+    )(x)
     x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
     return layers.ReLU(6.0, name=f"{name}_dw_relu6")(x)
 
