@@ -60,9 +60,11 @@ def test_val_monitor_needs_validation():
 def _tiny_model(constant: bool = False) -> ReidTrainingModel:
     inp = keras.Input((6,))
     init = "zeros" if constant else "glorot_uniform"
-    emb = keras.layers.Dense(
+    dense = keras.layers.Dense(
         8, kernel_initializer=init, bias_initializer="ones", name="embedding_fc"
-    )(inp)
+    )
+    dense.trainable = not constant  # a collapsed embedding stays collapsed
+    emb = dense(inp)
     logits = keras.layers.Dense(3, name="logits")(emb)
     model = ReidTrainingModel(inp, {"embedding": emb, "logits": logits})
     model.compile(optimizer=keras.optimizers.SGD(0.1))
@@ -78,9 +80,10 @@ def test_embedding_spread_by_hand():
 def test_collapse_guard_stops_a_collapsed_model():
     x = np.random.default_rng(0).normal(size=(16, 6)).astype(np.float32)
     y = np.arange(16) % 3
-    guard = CollapseGuard(x)
-    _tiny_model(constant=True).fit(x, y, epochs=3, verbose=0, callbacks=[guard])
+    guard = CollapseGuard(x, patience=3)
+    hist = _tiny_model(constant=True).fit(x, y, epochs=6, verbose=0, callbacks=[guard])
     assert guard.message and "collapsed" in guard.message and "semi_hard" in guard.message
+    assert len(hist.history["loss"]) == 3, "stops after `patience` collapsed epochs"
 
     healthy = CollapseGuard(x)
     hist = _tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[healthy])

@@ -245,22 +245,28 @@ class CollapseGuard(keras.callbacks.Callback):
 
     For unit vectors the per-dimension variances sum to 1 − |mean|², so the spread of D-dim
     embeddings is at most about 1/√D; a collapse (every image mapped to one vector, seen with
-    softmax + hard triplet from scratch) drives it to 0. The run stops when
-    spread·√D < `threshold` and `message` says why and what to change.
+    softmax + hard triplet from scratch) drives it to 0. A freshly initialised network also
+    starts with a low spread (ReLU features are all positive), so the run stops only when
+    spread·√D stays below `threshold` for `patience` epochs without growing; `message` then
+    says why and what to change.
 
     Args:
         images: a fixed batch of validation images (raw pixels).
         threshold: limit on spread·√D (default 0.02).
+        patience: consecutive low, non-growing epochs before stopping (default 3).
     """
 
-    def __init__(self, images: np.ndarray, threshold: float = 0.02):
+    def __init__(self, images: np.ndarray, threshold: float = 0.02, patience: int = 3):
         super().__init__()
         self.images = images
         self.threshold = float(threshold)
+        self.patience = max(1, int(patience))
         self.message: str | None = None
+        self.history: list[float] = []
 
     def on_train_begin(self, logs=None):
         self.message = None
+        self.history = []
 
     def on_epoch_end(self, epoch, logs=None):
         if self.images is None or len(self.images) < 2:
@@ -270,15 +276,18 @@ class CollapseGuard(keras.callbacks.Callback):
         spread = embedding_spread(emb)
         if logs is not None:
             logs["embedding_spread"] = spread
-        if spread * math.sqrt(emb.shape[-1]) < self.threshold:
+        self.history.append(spread * math.sqrt(emb.shape[-1]))
+        recent = self.history[-self.patience :]
+        low = len(recent) == self.patience and max(recent) < self.threshold
+        if low and recent[-1] <= recent[0]:
             self.message = (
                 f"Training stopped at epoch {epoch + 1}: the embeddings collapsed (embedding "
-                f"spread {spread:.2e}: every validation image maps to nearly the same vector). "
-                "Likely cause: "
-                "the triplet loss pulling everything together early in training (typical of "
-                "strategy 'hard' from scratch) or a too-high learning rate. Fix: use "
-                "training.triplet_loss.strategy: semi_hard (or simple), lower the learning rate, "
-                "or lower training.loss_weights.triplet (e.g. 0 for the first epochs)."
+                f"spread {spread:.2e} for {self.patience} epochs: every validation image maps to "
+                "nearly the same vector). Likely cause: the triplet loss pulling everything "
+                "together early in training (typical of strategy 'hard' from scratch) or a "
+                "too-high learning rate. Fix: use training.triplet_loss.strategy: semi_hard (or "
+                "simple), lower the learning rate, or lower training.loss_weights.triplet "
+                "(e.g. 0 for the first epochs)."
             )
             log.error(self.message)
             self.model.stop_training = True
