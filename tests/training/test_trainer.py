@@ -133,3 +133,19 @@ def test_unknown_optimizer_is_named(cfg_factory, tmp_path):
         train(cfg_factory(optimizer="Adamm"), run_dir(tmp_path / "run"))
     with pytest.raises(ConfigError, match="SGD: unknown argument.*lr.*learning_rate"):
         train(cfg_factory(optimizer={"SGD": {"lr": 0.1}}), run_dir(tmp_path / "run"))
+
+
+def test_deterministic_ops_repeat_exactly(cfg_factory, tmp_path):
+    general = {}
+    weights = []
+    for name in ("a", "b"):
+        cfg = cfg_factory(epochs=1, dryrun=2)
+        cfg.general.deterministic_ops = True
+        run = run_dir(tmp_path / name)
+        train(cfg, run)
+        general[name] = _rows(run)[0]["loss"]
+        model = keras.saving.load_model(run.saved_models_dir / "last_augmented_model.keras")
+        weights.append(model.get_weights())
+    assert general["a"] == general["b"]
+    for wa, wb in zip(weights[0], weights[1], strict=True):
+        np.testing.assert_array_equal(wa, wb)
