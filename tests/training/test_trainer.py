@@ -149,3 +149,14 @@ def test_deterministic_ops_repeat_exactly(cfg_factory, tmp_path):
     assert general["a"] == general["b"]
     for wa, wb in zip(weights[0], weights[1], strict=True):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_multi_step_training_from_a_previous_model(cfg_factory, tmp_path):
+    first = run_dir(tmp_path / "step1")
+    step1 = train(cfg_factory(epochs=1, dryrun=2), first)
+    cfg = cfg_factory(epochs=1, dryrun=2, frozen_layers="(0:-1)")
+    cfg.model.model_name, cfg.model.model_path = None, str(step1)
+    second = run_dir(tmp_path / "step2")
+    train(cfg, second)
+    edge = keras.saving.load_model(second.saved_models_dir / "best_model.keras")
+    assert tuple(edge.input.shape) == (1, 32, 16, 3)
