@@ -160,3 +160,23 @@ def test_multi_step_training_from_a_previous_model(cfg_factory, tmp_path):
     train(cfg, second)
     edge = keras.saving.load_model(second.saved_models_dir / "best_model.keras")
     assert tuple(edge.input.shape) == (1, 32, 16, 3)
+
+
+def test_training_ends_with_a_float_evaluation(cfg_factory, tiny_reid_set, tmp_path):
+    from conftest import write_identities
+
+    test_dir = tmp_path / "test"
+    write_identities(test_dir / "all", identities=4, per_id=4, seed=9)
+    (test_dir / "query").mkdir()
+    (test_dir / "gallery").mkdir()
+    for path in sorted((test_dir / "all").iterdir()):
+        target = "query" if path.stem.endswith("_0") else "gallery"
+        path.rename(test_dir / target / path.name)
+    cfg = cfg_factory(epochs=1, dryrun=2)
+    cfg.dataset.test_query_path = str(test_dir / "query")
+    cfg.dataset.test_gallery_path = str(test_dir / "gallery")
+    run = run_dir(tmp_path / "run")
+    train(cfg, run)
+    metrics = json.loads(run.metrics_path.read_text())["float"]
+    assert metrics["num_query"] == 4 and metrics["num_gallery"] == 12
+    assert 0.0 <= metrics["mAP"] <= 1.0 and len(metrics["cmc"]) >= 1

@@ -389,9 +389,7 @@ def _exporter(cfg: Any):
 def _evaluate(cfg: Any, run: RunDir, best: Path) -> None:
     from toolchain.evaluation.evaluator import evaluate
 
-    result = evaluate(cfg, run, model_path=best)
-    if isinstance(result, dict) and result and not run.read_metrics().get("float"):
-        run.update_metrics("float", result)
+    evaluate(cfg, run, model_path=best)  # writes metrics.json["float"] and the plots
 
 
 def _flat_params(cfg: Any, num_classes: int, sampler) -> dict[str, Any]:
