@@ -213,10 +213,30 @@ def compute_metrics(
     )
     distance = DISTANCES.get(metric)
     qn, gn = l2_normalize(q), l2_normalize(g)
-    num_q, num_g = len(qn), len(gn)
+    return _score(lambda a, b: distance(qn[a:b], gn), len(qn), len(gn), qids, gids, qcams, gcams,
+                  ranks, use_fast, max_rank, chunk_size)
+
+
+def metrics_from_distances(distmat, query_ids, gallery_ids, query_cams=None, gallery_cams=None,
+                           ranks: Sequence[int] = (1, 5, 10), use_fast: bool = True,
+                           max_rank: int | None = None) -> dict:
+    """`compute_metrics` on a precomputed (Q, G) distance matrix (e.g. after re-ranking)."""
+    d = np.asarray(distmat, dtype=np.float64)
+    if d.ndim != 2:
+        raise EvaluationError(f"distmat: expected a 2-D (Q, G) matrix, received shape {d.shape}")
+    _, qids, _, gids, qcams, gcams = _check_inputs(
+        np.ones((d.shape[0], 1)), query_ids, np.ones((d.shape[1], 1)), gallery_ids,
+        query_cams, gallery_cams,
+    )
+    return _score(lambda a, b: d[a:b], d.shape[0], d.shape[1], qids, gids, qcams, gcams, ranks,
+                  use_fast, max_rank, None)
+
+
+def _score(dist_rows, num_q, num_g, qids, gids, qcams, gcams, ranks, use_fast, max_rank,
+           chunk_size) -> dict:
+    """The protocol over query chunks; `dist_rows(start, stop)` gives those rows' distances."""
     chunk = int(chunk_size) if chunk_size else _chunk_size(num_g)
     evaluate_chunk = _eval_fast if use_fast else _eval_reference
-
     hist = np.zeros(num_g, dtype=np.int64)  # first-hit rank histogram of valid queries
     # Per-query AP / INP summed once at the end: the float sum is independent of chunking.
     ap_all = np.zeros(num_q)
@@ -227,7 +247,7 @@ def compute_metrics(
     diff_d: list[np.ndarray] = []
     for start in range(0, num_q, chunk):
         stop = min(start + chunk, num_q)
-        dist = distance(qn[start:stop], gn)
+        dist = dist_rows(start, stop)
         cq = None if qcams is None else qcams[start:stop]
         first_hit, ap, inp, valid = evaluate_chunk(dist, qids[start:stop], gids, cq, gcams)
         np.add.at(hist, first_hit[valid], 1)
