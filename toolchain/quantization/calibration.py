@@ -62,12 +62,17 @@ class CalibrationSet:
 
 def calibration_source(cfg: Any) -> tuple[list[Path], str]:
     """The calibration image files of a config and the key they came from."""
+    from toolchain.data.dataset import list_image_files
     from toolchain.data.splits import build_splits
 
     ds = getattr(cfg, "dataset", None)
-    if getattr(ds, "quantization_path", None):
+    qpath = getattr(ds, "quantization_path", None)
+    if qpath not in (None, "", "None"):
+        # Calibration needs no identities: any image file of the folder, checked when loaded
+        # (a file that fails is reported by `load_calibration`).
         key = "dataset.quantization_path"
-    elif getattr(ds, "quantization_split", None):
+        return list_image_files(qpath, key), key
+    if getattr(ds, "quantization_split", None):
         key = "dataset.quantization_split"
     elif getattr(ds, "training_path", None):
         key = "dataset.training_path"

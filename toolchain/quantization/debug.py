@@ -51,8 +51,8 @@ def _cosine(float_tensors: Sequence[np.ndarray], quant_tensors: Sequence[np.ndar
     return float(f @ q / (nf * nq))
 
 
-def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequence[str] = ()
-                 ) -> list[dict[str, Any]]:
+def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequence[str] = (),
+                 output_layer: str | None = None) -> list[dict[str, Any]]:
     """Per-op float vs int8 error statistics, in execution order.
 
     Args:
@@ -60,6 +60,7 @@ def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequen
             dataset included: the debugger calibrates with it).
         samples: the debug dataset, a callable yielding `[float32 batch-1 input]` lists.
         layer_names: Keras layer names, to name each op's source layer.
+        output_layer: the layer producing the model output (see `keras_layer_of`).
     """
     import tensorflow as tf
 
@@ -82,7 +83,7 @@ def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequen
             "index": k,
             "op": rec.get("op_name", ""),
             "tensor": tensor,
-            "keras_layer": keras_layer_of(tensor, layer_names) or "",
+            "keras_layer": keras_layer_of(tensor, layer_names, output_layer) or "",
             "rmse": rmse,
             "rmse_over_scale": rmse / scale if scale and scale > 0 else float("nan"),
             "cosine": float(rec.get("cosine") or "nan"),

@@ -26,6 +26,8 @@ from toolchain.errors import QuantizationError
 BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
 #: Tensor element types of an integer-only graph (int32 for biases and shapes, bool for masks).
 INTEGER_TYPES = ("INT8", "UINT8", "INT16", "INT32", "INT64", "BOOL")
+#: How the converter names the tensors of the traced call's outputs (the model's outputs).
+GRAPH_OUTPUT_PREFIX = "StatefulPartitionedCall"
 
 
 def _schema():
@@ -114,15 +116,20 @@ def op_histogram(ops: Iterable[OpInfo]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def keras_layer_of(tensor_name: str, layer_names: Sequence[str]) -> str | None:
+def keras_layer_of(tensor_name: str, layer_names: Sequence[str],
+                   output_layer: str | None = None) -> str | None:
     """The Keras layer a converted tensor came from, read from the tensor's name.
 
     The converter names tensors after the traced ops, e.g. `tiny_1/block1_conv_1/convolution`
     (Keras 3 appends `_1` to each scope) or several fused names joined by `;`. The deepest
-    scope that is (after stripping that suffix) a layer of the model wins.
+    scope that is (after stripping that suffix) a layer of the model wins. The model's output
+    tensor is named after the traced call (`StatefulPartitionedCall_1:0`): it comes from
+    `output_layer`, the layer producing the model's output.
     """
     known = set(layer_names)
     found = None
+    if output_layer and tensor_name.startswith(GRAPH_OUTPUT_PREFIX):
+        return output_layer
     for part in re.split(r"[;]", tensor_name):
         for scope in part.split("/"):
             for candidate in (scope, re.sub(r"_\d+$", "", scope)):
@@ -153,7 +160,7 @@ def float_ops(ops: Iterable[OpInfo], allow_float_io: bool = True) -> list[OpInfo
 
 
 def check_builtin_int8(ops: Sequence[OpInfo], layer_names: Sequence[str] = (),
-                       model_name: str = "model") -> None:
+                       model_name: str = "model", output_layer: str | None = None) -> None:
     """Raise `QuantizationError` naming each float or Flex/custom op and its Keras layer.
 
     Example message: "reid_int8.tflite holds 1 op(s) that are not builtin int8: op 4 MEAN
@@ -165,7 +172,7 @@ def check_builtin_int8(ops: Sequence[OpInfo], layer_names: Sequence[str] = (),
     parts = []
     for op in bad[:10]:
         out = op.outputs[0] if op.outputs else None
-        layer = keras_layer_of(out.name, layer_names) if out else None
+        layer = keras_layer_of(out.name, layer_names, output_layer) if out else None
         what = "a Flex/custom op" if op.is_custom else "float"
         dtypes = ",".join(sorted({t.dtype for t in op.inputs + op.outputs}))
         parts.append(

@@ -75,6 +75,14 @@ def all_layer_names(model: Any) -> list[str]:
     return names
 
 
+def output_layer_name(model: Any) -> str | None:
+    """The name of the layer producing the model's (first) output."""
+    try:
+        return model.outputs[0]._keras_history[0].name
+    except (AttributeError, IndexError, TypeError):
+        return model.layers[-1].name if model.layers else None
+
+
 def _quiet(fn: Callable[[], Any]) -> Any:
     """Run a converter call without Keras' export chatter on stdout."""
     with contextlib.redirect_stdout(io.StringIO()):
@@ -293,7 +301,7 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
     int8_bytes = convert(converter, layer_names, "int8 model")
     int8_name = f"{name}_int8.tflite"
     ops = read_ops(int8_bytes)
-    check_builtin_int8(ops, layer_names, int8_name)
+    check_builtin_int8(ops, layer_names, int8_name, output_layer_name(model))
     check_io(int8_bytes, input_type, output_type, int8_name)
     input_q = check_raw_bytes_input(int8_bytes, input_type, reidtool_model, int8_name)
     int8_path = atomic_write_bytes(out_dir / int8_name, int8_bytes)
@@ -332,7 +340,7 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
 
     debug_samples = calib.representative_dataset(cal.images[: qdebug.DEBUG_SAMPLES],
                                                   add_extremes=False, scale=scale, offset=offset)
-    rows = qdebug.layer_errors(converter, debug_samples, layer_names)
+    rows = qdebug.layer_errors(converter, debug_samples, layer_names, output_layer_name(model))
     debug_path = qdebug.write_csv(rows, Path(run.root) / "quantization_debug.csv")
     report["debug_csv"] = str(debug_path)
     report["worst_layers"] = [
