@@ -150,7 +150,7 @@ def input_fn_for(cfg: Any, input_shape: Sequence[int]) -> InputFn:
     return lambda path: load_input_bytes(path, shape, **kwargs)
 
 
-def test_records(cfg: Any) -> tuple[list, list]:
+def load_test_records(cfg: Any) -> tuple[list, list]:
     """Query and gallery records of `dataset.test_query_path` / `test_gallery_path`."""
     from toolchain.data.dataset import scan_folder
 
@@ -222,7 +222,7 @@ def evaluate(cfg: Any, run: Any, model_path: str | os.PathLike | None = None, *,
     else:
         kind = getattr(source, "kind", "device")
     block = block or kind
-    query, gallery = test_records(cfg)
+    query, gallery = load_test_records(cfg)
     input_shape = getattr(source, "input_shape", None) or cfg_value(cfg, "model.input_shape")
     if not input_shape:
         raise ConfigError("model.input_shape is needed: the model does not state its input shape")

@@ -218,12 +218,12 @@ def compare_on_test_set(cfg: Any, model: Any, int8_path: Path, input_shape: Sequ
                         rescaling: tuple[float, float] | None) -> dict[str, Any] | None:
     """Float vs int8 metrics and embedding cosine on the configured test set (None: no test set)."""
     from toolchain.evaluation.evaluator import (evaluate_embeddings, embed_records, input_fn_for,
-                                                test_records)
+                                                load_test_records)
     from toolchain.evaluation.sources import KerasSource, TFLiteSource
 
     if not (cfg_value(cfg, "dataset.test_query_path") and cfg_value(cfg, "dataset.test_gallery_path")):
         return None
-    query, gallery = test_records(cfg)
+    query, gallery = load_test_records(cfg)
     input_fn = input_fn_for(cfg, input_shape)
     metric = str(cfg_value(cfg, "evaluation.reid_distance_metric", "cosine"))
     fast = bool(cfg_value(cfg, "evaluation.fast_interpreter", False))
