@@ -41,15 +41,48 @@ def render_main(out: Path, name: str = "fake") -> Path:
     return path
 
 
-def build_firmware(out: Path, profiling: bool = True, h: int = 32, w: int = 16) -> Path:
+def build_firmware(out: Path, profiling: bool = True, h: int = 32, w: int = 16,
+                   model_hash: bytes | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     main = render_main(out)
     exe = out / "firmware"
     defs = [f"-DFAKE_H={h}", f"-DFAKE_W={w}"] + (["-DFAKE_PROFILING"] if profiling else [])
+    if model_hash is not None:
+        defs.append("-DFAKE_MODEL_HASH_BYTES=" + ",".join(f"0x{b:02x}" for b in model_hash))
     cmd = ["gcc", *CFLAGS, *defs, f"-I{CDIR}", f"-I{APP}", str(main), str(APP / "protocol.c"),
            str(CDIR / "fake_network.c"), str(CDIR / "board_pty.c"), "-o", str(exe)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"firmware build failed: {proc.stderr}")
     return exe
+
+
+def tiny_int8_model(path: Path, h: int = 32, w: int = 16, dim: int = 64) -> Path:
+    """A small int8 embedder with reidtool's I/O (uint8 pixels in, int8 embedding out)."""
+    import tensorflow as tf
+
+    inp = tf.keras.Input((h, w, 3))
+    x = tf.keras.layers.Rescaling(1 / 127.5, -1.0)(inp)
+    x = tf.keras.layers.Conv2D(8, 3, strides=2, activation="relu")(x)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    out = tf.keras.layers.Dense(dim)(x)
+    model = tf.keras.Model(inp, out)
+    rng = np.random.default_rng(0)
+
+    def rep():
+        for v in (0, 255):
+            yield [np.full((1, h, w, 3), v, np.float32)]
+        for _ in range(8):
+            yield [rng.integers(0, 256, (1, h, w, 3)).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.int8
+    path.write_bytes(conv.convert())
+    return path
 
 
 def build_vector_tool(out: Path) -> Path:
