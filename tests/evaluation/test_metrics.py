@@ -172,3 +172,16 @@ def test_match_threshold_separates_identities():
     d = distance_matrix(emb[::2], emb[1::2])
     same_mask = ids[::2][:, None] == ids[1::2][None, :]
     assert d[same_mask].max() <= thr < d[~same_mask].min()
+
+
+def test_fast_path_sorting_fallback_for_many_matches(monkeypatch):
+    """Queries with many matches are sorted instead of counted: same figures either way."""
+    import toolchain.evaluation.metrics as metrics_module
+
+    q, qids, g, gids, qcams, gcams = _random_case(5)
+    ref = brute_force(q, qids, g, gids, "cosine", qcams, gcams)
+    monkeypatch.setattr(metrics_module, "MAX_COUNT_CELLS", 0)
+    m = compute_metrics(q, qids, g, gids, query_cams=qcams, gallery_cams=gcams)
+    np.testing.assert_allclose(m["cmc"], ref["cmc"], rtol=0, atol=1e-12)
+    assert m["mAP"] == pytest.approx(ref["mAP"], abs=1e-12)
+    assert m["mINP"] == pytest.approx(ref["mINP"], abs=1e-12)
