@@ -108,10 +108,13 @@ class SerialTransport(Transport):
             first = port.read(1)
             if not first:
                 raise LinkTimeoutError(f"{self.url}: no byte within {timeout:.3f} s")
-            waiting = port.in_waiting
-            if waiting and n > 1:
-                port.timeout = 0
-                first += port.read(min(waiting, n - 1))
+            try:
+                waiting = port.in_waiting
+                if waiting and n > 1:
+                    port.timeout = 0
+                    first += port.read(min(waiting, n - 1))
+            except (serial.SerialException, OSError):
+                pass  # the other end left after sending: deliver what came, fail on the next read
             return first
         except serial.SerialException as err:
             raise LinkClosedError(f"{self.url}: {err}") from err
