@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 
 from toolchain.errors import ConfigError
-from toolchain.evaluation.evaluator import (evaluate, evaluate_source, input_fn_for,
-                                            load_test_records)
+from toolchain.evaluation.evaluator import (
+    evaluate,
+    evaluate_source,
+    input_fn_for,
+    load_test_records,
+)
 from toolchain.evaluation.metrics import compute_metrics
 from toolchain.evaluation.predict import predict
 from toolchain.evaluation.sources import KerasSource, TFLiteSource
@@ -41,14 +45,20 @@ def _cfg(data, model_path, **evaluation):
     return NS(
         general=NS(project_name="evalnet"),
         model=NS(model_path=str(model_path), input_shape=SHAPE),
-        dataset=NS(training_path=str(data / "reid_train"), validation_split=None, seed=1,
-                   quantization_split=0.3,
-                   test_query_path=str(data / "reid_test" / "query"),
-                   test_gallery_path=str(data / "reid_test" / "gallery"),
-                   camera_regex=r"_c(\d+)_",
-                   prediction_query_path=str(data / "reid_test" / "query"),
-                   prediction_gallery_path=str(data / "reid_test" / "gallery")),
-        quantization=NS(), preprocessing=NS(), evaluation=NS(**{"visualize_queries": 2, **evaluation}),
+        dataset=NS(
+            training_path=str(data / "reid_train"),
+            validation_split=None,
+            seed=1,
+            quantization_split=0.3,
+            test_query_path=str(data / "reid_test" / "query"),
+            test_gallery_path=str(data / "reid_test" / "gallery"),
+            camera_regex=r"_c(\d+)_",
+            prediction_query_path=str(data / "reid_test" / "query"),
+            prediction_gallery_path=str(data / "reid_test" / "gallery"),
+        ),
+        quantization=NS(),
+        preprocessing=NS(),
+        evaluation=NS(**{"visualize_queries": 2, **evaluation}),
     )
 
 
@@ -71,13 +81,26 @@ def test_evaluate_keras_then_tflite_writes_blocks_and_plots(tmp_path, tiny_datas
     metrics = json.loads(run.metrics_path.read_text())
     assert metrics["float"]["mAP"] == fm["mAP"] and metrics["int8"]["mAP"] == im["mAP"]
     for block in (metrics["float"], metrics["int8"]):
-        for key in ("rank1", "rank5", "rank10", "mAP", "mINP", "cmc", "num_query", "num_gallery",
-                    "num_query_skipped", "match_threshold"):
+        for key in (
+            "rank1",
+            "rank5",
+            "rank10",
+            "mAP",
+            "mINP",
+            "cmc",
+            "num_query",
+            "num_gallery",
+            "num_query_skipped",
+            "match_threshold",
+        ):
             assert key in block
         assert 0.0 <= block["rank1"] <= block["rank5"] <= block["rank10"] <= 1.0
         assert block["num_query"] == len(list((tiny_dataset / "reid_test" / "query").iterdir()))
-    assert metrics["int8"]["interpreter"] == {"package": "ai-edge-litert", "version": "2.3.0",
-                                              "kernels": "reference"}
+    assert metrics["int8"]["interpreter"] == {
+        "package": "ai-edge-litert",
+        "version": "2.3.0",
+        "kernels": "reference",
+    }
     assert "interpreter" not in metrics["float"]
     assert abs(fm["mAP"] - im["mAP"]) < 0.1  # same network, int8 vs float
     for name in ("cmc_curve.png", "distance_histogram.png"):
@@ -90,9 +113,14 @@ def test_evaluate_keras_then_tflite_writes_blocks_and_plots(tmp_path, tiny_datas
     fn = input_fn_for(cfg, SHAPE)
     q = src.embed(np.stack([fn(r.path) for r in query]))
     g = src.embed(np.stack([fn(r.path) for r in gallery]))
-    direct = compute_metrics(q, [r.identity for r in query], g, [r.identity for r in gallery],
-                             query_cams=[r.camera for r in query],
-                             gallery_cams=[r.camera for r in gallery])
+    direct = compute_metrics(
+        q,
+        [r.identity for r in query],
+        g,
+        [r.identity for r in gallery],
+        query_cams=[r.camera for r in query],
+        gallery_cams=[r.camera for r in gallery],
+    )
     assert direct["mAP"] == im["mAP"] and direct["cmc"] == im["cmc"]
 
 
@@ -142,7 +170,7 @@ def test_predict_writes_top5_pictures_and_csv(tmp_path, tiny_dataset, models):
     # Ranks are sorted by distance, and rank 1 is the true nearest gallery image.
     first = [r for r in rows if r["query"] == queries[0].name]
     assert [r["rank"] for r in first] == [1, 2, 3, 4, 5]
-    assert all(a["distance"] <= b["distance"] for a, b in zip(first, first[1:]))
+    assert all(a["distance"] <= b["distance"] for a, b in zip(first, first[1:], strict=False))
     src = KerasSource(keras_path)
     fn = input_fn_for(cfg, SHAPE)
     gal = sorted((tiny_dataset / "reid_test" / "gallery").glob("*.jpg"))

@@ -14,6 +14,7 @@ from toolchain.evaluation.metrics import best_threshold, compute_metrics, match_
 
 def brute_force(q, qids, g, gids, metric="cosine", qcams=None, gcams=None):
     """Plain-Python Market-1501 protocol: per query, sort by (distance, gallery index)."""
+
     def norm(v):
         n = math.sqrt(sum(float(x) * float(x) for x in v))
         return [float(x) / n if n else 0.0 for x in v]
@@ -26,7 +27,7 @@ def brute_force(q, qids, g, gids, metric="cosine", qcams=None, gcams=None):
     for i, qv in enumerate(qn):
         items = []
         for j, gv in enumerate(gn):
-            dot = sum(a * b for a, b in zip(qv, gv))
+            dot = sum(a * b for a, b in zip(qv, gv, strict=True))
             d = 1.0 - dot if metric == "cosine" else math.sqrt(max(2.0 - 2.0 * dot, 0.0))
             if qcams is not None and gids[j] == qids[i] and gcams[j] == qcams[i]:
                 continue  # junk: same identity, same camera
@@ -77,8 +78,17 @@ def test_matches_brute_force(metric, cams, seed):
     q, qids, g, gids, qcams, gcams = _random_case(seed, cams=cams)
     ref = brute_force(q, qids, g, gids, metric, qcams, gcams)
     for use_fast in (True, False):
-        m = compute_metrics(q, qids, g, gids, metric=metric, query_cams=qcams, gallery_cams=gcams,
-                            use_fast=use_fast, chunk_size=4)
+        m = compute_metrics(
+            q,
+            qids,
+            g,
+            gids,
+            metric=metric,
+            query_cams=qcams,
+            gallery_cams=gcams,
+            use_fast=use_fast,
+            chunk_size=4,
+        )
         assert m["num_query"] == len(q) and m["num_gallery"] == len(g)
         assert m["num_query_skipped"] == ref["skipped"]
         assert ref["skipped"] > 0  # the case includes queries without a match
@@ -99,8 +109,9 @@ def test_fast_and_reference_agree_exactly_on_larger_set():
     q, g = emb[:150], emb[150:]
     args = (q, ids[:150], g, ids[150:])
     fast = compute_metrics(*args, query_cams=cams[:150], gallery_cams=cams[150:], use_fast=True)
-    ref = compute_metrics(*args, query_cams=cams[:150], gallery_cams=cams[150:], use_fast=False,
-                          chunk_size=7)
+    ref = compute_metrics(
+        *args, query_cams=cams[:150], gallery_cams=cams[150:], use_fast=False, chunk_size=7
+    )
     assert fast == ref
     assert 0.0 < fast["mAP"] < 1.0 and 0.0 < fast["rank1"] <= 1.0
 
@@ -135,8 +146,9 @@ def test_same_camera_matches_are_removed():
     m = compute_metrics(q, [1], g, [1, 2, 1], query_cams=[0], gallery_cams=[0, 1, 1])
     # gallery 0 is junk (same id, same cam); the true match then ranks 2nd of the 2 kept.
     assert m["rank1"] == 0.0 and m["cmc"][1] == 1.0 and m["mAP"] == 0.5
-    only_junk = compute_metrics(np.vstack([q, q]), [1, 2], g[:2], [1, 2],
-                                query_cams=[0, 0], gallery_cams=[0, 1])
+    only_junk = compute_metrics(
+        np.vstack([q, q]), [1, 2], g[:2], [1, 2], query_cams=[0, 0], gallery_cams=[0, 1]
+    )
     assert only_junk["num_query_skipped"] == 1
 
 

@@ -12,8 +12,13 @@ import pytest
 from toolchain.errors import EvaluationError
 from toolchain.evaluation.evaluator import evaluate_source
 from toolchain.evaluation.metrics import compute_metrics
-from toolchain.evaluation.sources import (EmbeddingSource, KerasSource, NpzSource, TFLiteSource,
-                                          source_for_path)
+from toolchain.evaluation.sources import (
+    EmbeddingSource,
+    KerasSource,
+    NpzSource,
+    TFLiteSource,
+    source_for_path,
+)
 from toolchain.oracle import Oracle
 
 SHAPE = (16, 8, 3)
@@ -39,8 +44,11 @@ def models(tmp_path_factory):
     model.save(root / "srcnet.keras")
     crops = np.random.default_rng(0).integers(0, 256, size=(8, *SHAPE), dtype=np.uint8)
     paths = {"keras": root / "srcnet.keras"}
-    for name, in_type, out_type in (("u8", "uint8", "int8"), ("i8", "int8", "int8"),
-                                    ("f", "float", "float")):
+    for name, in_type, out_type in (
+        ("u8", "uint8", "int8"),
+        ("i8", "int8", "int8"),
+        ("f", "float", "float"),
+    ):
         data = convert(make_converter(model, representative_dataset(crops), in_type, out_type))
         paths[name] = root / f"srcnet_{name}.tflite"
         paths[name].write_bytes(data)
@@ -54,7 +62,11 @@ def _crops(n=5, seed=1):
 
 
 def test_sources_follow_the_protocol(models):
-    for src in (KerasSource(models["keras"]), TFLiteSource(models["u8"]), NpzSource(models["keras"].parent)):
+    for src in (
+        KerasSource(models["keras"]),
+        TFLiteSource(models["u8"]),
+        NpzSource(models["keras"].parent),
+    ):
         assert isinstance(src, EmbeddingSource)
         assert isinstance(src.describe(), dict)
 
@@ -85,7 +97,9 @@ def test_outputs_are_dequantized_or_kept_raw(models):
     assert raw.dtype == np.int8
     src = TFLiteSource(models["u8"])
     scale, zp = src.oracle.output_quantization
-    np.testing.assert_array_equal(src.embed(crops), (raw.astype(np.float32) - zp) * np.float32(scale))
+    np.testing.assert_array_equal(
+        src.embed(crops), (raw.astype(np.float32) - zp) * np.float32(scale)
+    )
     # The raw bytes are the oracle's own output for the same input tensor.
     oracle = Oracle(models["u8"])
     np.testing.assert_array_equal(raw, oracle.run(crops).reshape(len(crops), -1))
@@ -116,14 +130,18 @@ def test_npz_and_npy_folder_sources(tmp_path):
     np.savez(npz, embeddings=emb, names=np.array(names))
     folder = tmp_path / "npy"
     folder.mkdir()
-    for n, e in zip(names, emb):
+    for n, e in zip(names, emb, strict=True):
         np.save(folder / f"{Path(n).stem}.npy", e)
     records = [NS(path=Path("/any") / n, identity=n[:4], camera=n.split("_")[1]) for n in names]
     query, gallery = records[:4], records[4:]
-    expected = compute_metrics(emb[:4], [r.identity for r in query], emb[4:],
-                               [r.identity for r in gallery],
-                               query_cams=[r.camera for r in query],
-                               gallery_cams=[r.camera for r in gallery])
+    expected = compute_metrics(
+        emb[:4],
+        [r.identity for r in query],
+        emb[4:],
+        [r.identity for r in gallery],
+        query_cams=[r.camera for r in query],
+        gallery_cams=[r.camera for r in gallery],
+    )
     for src in (source_for_path(npz), source_for_path(folder)):
         assert isinstance(src, NpzSource)
         got = evaluate_source(src, query, gallery, input_fn=None)
@@ -134,7 +152,9 @@ def test_npz_and_npy_folder_sources(tmp_path):
 
 def test_npz_with_pickled_objects_is_refused(tmp_path):
     bad = tmp_path / "bad.npz"
-    np.savez(bad, embeddings=np.array([object(), object()], dtype=object), names=np.array(["a", "b"]))
+    np.savez(
+        bad, embeddings=np.array([object(), object()], dtype=object), names=np.array(["a", "b"])
+    )
     with pytest.raises(EvaluationError, match="without pickles"):
         NpzSource(bad)
     wrong = tmp_path / "wrong.npz"

@@ -48,8 +48,13 @@ def config(model_path, data_dir, **quant):
     return NS(
         general=NS(project_name="tiny"),
         model=NS(model_path=str(model_path), input_shape=SHAPE),
-        dataset=NS(training_path=str(data_dir / "reid_train"), validation_split=None,
-                   quantization_split=0.25, seed=1, **quant.pop("dataset", {})),
+        dataset=NS(
+            training_path=str(data_dir / "reid_train"),
+            validation_split=None,
+            quantization_split=0.25,
+            seed=1,
+            **quant.pop("dataset", {}),
+        ),
         quantization=NS(**quant),
         preprocessing=NS(),
         evaluation=NS(),
@@ -63,12 +68,22 @@ def model_file(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "input_type,output_type,granularity",
-    [("uint8", "int8", "per_channel"), ("int8", "uint8", "per_tensor"), ("float", "float", "per_channel")],
+    [
+        ("uint8", "int8", "per_channel"),
+        ("int8", "uint8", "per_tensor"),
+        ("float", "float", "per_channel"),
+    ],
 )
-def test_quantize_gives_builtin_int8_model(tmp_path, tiny_dataset, model_file, input_type,
-                                           output_type, granularity):
-    cfg = config(model_file, tiny_dataset, quantization_input_type=input_type,
-                 quantization_output_type=output_type, granularity=granularity)
+def test_quantize_gives_builtin_int8_model(
+    tmp_path, tiny_dataset, model_file, input_type, output_type, granularity
+):
+    cfg = config(
+        model_file,
+        tiny_dataset,
+        quantization_input_type=input_type,
+        quantization_output_type=output_type,
+        granularity=granularity,
+    )
     run = RunDir(tmp_path / "run").create()
     result = quantize(cfg, run)
 
@@ -136,7 +151,9 @@ def test_no_loadable_calibration_image_fails(tmp_path):
     bad = tmp_path / "1_c1.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     with pytest.raises(QuantizationError, match="1_c1.jpg"):
-        load_calibration([bad, tmp_path / "missing_c1.jpg"], SHAPE, source="dataset.quantization_path")
+        load_calibration(
+            [bad, tmp_path / "missing_c1.jpg"], SHAPE, source="dataset.quantization_path"
+        )
 
 
 def test_reidtool_model_without_raw_byte_input_is_refused(tmp_path, model_file):
@@ -176,8 +193,12 @@ def test_layer_without_int8_kernel_fails_naming_the_layer(tmp_path):
     from toolchain.evaluation.sources import load_keras_model
     from toolchain.quantization.calibration import representative_dataset
     from toolchain.quantization.inspect import check_builtin_int8
-    from toolchain.quantization.quantizer import (all_layer_names, convert, make_converter,
-                                                  output_layer_name)
+    from toolchain.quantization.quantizer import (
+        all_layer_names,
+        convert,
+        make_converter,
+        output_layer_name,
+    )
 
     # A Lambda layer cannot be reloaded from a file in safe mode: keep the model in memory.
     path = tiny_embedder(tmp_path / "base.keras")
@@ -186,10 +207,12 @@ def test_layer_without_int8_kernel_fails_naming_the_layer(tmp_path):
     model = keras.Model(base.input, x, name="with_sine")
     crops = np.random.default_rng(0).integers(0, 256, size=(4, *SHAPE), dtype=np.uint8)
     # The converter keeps SIN in float between DEQUANTIZE and QUANTIZE (a float fallback).
-    data = convert(make_converter(model, representative_dataset(crops)), all_layer_names(model),
-                   "int8 model")
+    data = convert(
+        make_converter(model, representative_dataset(crops)), all_layer_names(model), "int8 model"
+    )
     ops = read_ops(data)
     assert "SIN" in {op.name for op in ops}
     with pytest.raises(QuantizationError, match=r"SIN \(float.*Keras layer 'sine_layer'"):
-        check_builtin_int8(ops, all_layer_names(model), "with_sine_int8.tflite",
-                           output_layer_name(model))
+        check_builtin_int8(
+            ops, all_layer_names(model), "with_sine_int8.tflite", output_layer_name(model)
+        )

@@ -33,7 +33,7 @@ InputFn = Callable[[Path], np.ndarray]
 
 
 def cfg_value(cfg: Any, dotted: str, default: Any = None) -> Any:
-    """`cfg.a.b` for dotted="a.b" on a pydantic config, a namespace or nested dicts; None → default."""
+    """`cfg.a.b` for dotted="a.b" (pydantic config, namespace or dicts); None → `default`."""
     value = cfg
     for part in dotted.split("."):
         if value is None:
@@ -47,8 +47,9 @@ def _records_cameras(records: Sequence[Any]) -> np.ndarray | None:
     return None if any(c is None for c in cams) else np.asarray(cams)
 
 
-def embed_records(source: Any, records: Sequence[Any], input_fn: InputFn,
-                  batch_size: int = EMBED_BATCH) -> np.ndarray:
+def embed_records(
+    source: Any, records: Sequence[Any], input_fn: InputFn, batch_size: int = EMBED_BATCH
+) -> np.ndarray:
     """Embeddings (N, D) of records' images: `source.embed_files` if the source looks files up
     (precomputed embeddings), else crops from `input_fn` fed to `source.embed` in batches."""
     paths = [Path(r.path) for r in records]
@@ -56,7 +57,7 @@ def embed_records(source: Any, records: Sequence[Any], input_fn: InputFn,
         return np.asarray(source.embed_files(paths))
     outs = []
     for start in range(0, len(paths), batch_size):
-        crops = np.stack([input_fn(p) for p in paths[start:start + batch_size]])
+        crops = np.stack([input_fn(p) for p in paths[start : start + batch_size]])
         outs.append(np.asarray(source.embed(crops)).reshape(len(crops), -1))
     if not outs:
         raise EvaluationError("no images to embed")
@@ -77,8 +78,14 @@ class Evaluation:
     metric: str
 
 
-def evaluate_embeddings(query_emb, gallery_emb, query_records, gallery_records,
-                        metric: str = "cosine", re_ranking: bool = False) -> Evaluation:
+def evaluate_embeddings(
+    query_emb,
+    gallery_emb,
+    query_records,
+    gallery_records,
+    metric: str = "cosine",
+    re_ranking: bool = False,
+) -> Evaluation:
     """Score embeddings of records (identities and cameras read from the records)."""
     qids = np.asarray([r.identity for r in query_records])
     gids = np.asarray([r.identity for r in gallery_records])
@@ -92,15 +99,25 @@ def evaluate_embeddings(query_emb, gallery_emb, query_records, gallery_records,
         metrics = metrics_from_distances(distmat, qids, gids, qcams, gcams)
         metrics["re_ranking"] = True
     else:
-        metrics = compute_metrics(query_emb, qids, gallery_emb, gids, metric=metric,
-                                  query_cams=qcams, gallery_cams=gcams)
-    return Evaluation(metrics, np.asarray(query_emb), np.asarray(gallery_emb), qids, gids,
-                      qcams, gcams, metric)
+        metrics = compute_metrics(
+            query_emb, qids, gallery_emb, gids, metric=metric, query_cams=qcams, gallery_cams=gcams
+        )
+    return Evaluation(
+        metrics, np.asarray(query_emb), np.asarray(gallery_emb), qids, gids, qcams, gcams, metric
+    )
 
 
-def evaluate_source(source: Any, query_records: Sequence[Any], gallery_records: Sequence[Any],
-                    input_fn: InputFn, metric: str = "cosine", *, re_ranking: bool = False,
-                    batch_size: int = EMBED_BATCH, details: bool = False) -> dict | Evaluation:
+def evaluate_source(
+    source: Any,
+    query_records: Sequence[Any],
+    gallery_records: Sequence[Any],
+    input_fn: InputFn,
+    metric: str = "cosine",
+    *,
+    re_ranking: bool = False,
+    batch_size: int = EMBED_BATCH,
+    details: bool = False,
+) -> dict | Evaluation:
     """Embed query and gallery with `source` and compute the metrics block.
 
     Args:
@@ -124,8 +141,11 @@ def evaluate_source(source: Any, query_records: Sequence[Any], gallery_records: 
 def model_path_of(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) -> Path:
     """The model to evaluate: the argument, `model.model_path`, `general.model_path`, or the
     run's `best_model.keras`."""
-    for candidate in (model_path, cfg_value(cfg, "model.model_path"),
-                      cfg_value(cfg, "general.model_path")):
+    for candidate in (
+        model_path,
+        cfg_value(cfg, "model.model_path"),
+        cfg_value(cfg, "general.model_path"),
+    ):
         if candidate not in (None, "", "None"):
             return Path(candidate)
     best = Path(run.saved_models_dir) / "best_model.keras"
@@ -198,8 +218,15 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def evaluate(cfg: Any, run: Any, model_path: str | os.PathLike | None = None, *,
-             source: Any = None, block: str | None = None, plots: bool = True) -> dict:
+def evaluate(
+    cfg: Any,
+    run: Any,
+    model_path: str | os.PathLike | None = None,
+    *,
+    source: Any = None,
+    block: str | None = None,
+    plots: bool = True,
+) -> dict:
     """Run the `evaluation` operation mode and return the metrics block it wrote.
 
     Args:
@@ -229,8 +256,9 @@ def evaluate(cfg: Any, run: Any, model_path: str | os.PathLike | None = None, *,
     input_fn = input_fn_for(cfg, input_shape)
     metric = str(cfg_value(cfg, "evaluation.reid_distance_metric", "cosine"))
     re_ranking = bool(cfg_value(cfg, "evaluation.re_ranking", False))
-    result = evaluate_source(source, query, gallery, input_fn, metric, re_ranking=re_ranking,
-                             details=True)
+    result = evaluate_source(
+        source, query, gallery, input_fn, metric, re_ranking=re_ranking, details=True
+    )
     metrics = dict(result.metrics)
     described = source.describe() if hasattr(source, "describe") else {}
     if "interpreter" in described:
@@ -240,14 +268,24 @@ def evaluate(cfg: Any, run: Any, model_path: str | os.PathLike | None = None, *,
     if plots:
         root = Path(run.root)
         all_blocks = run.read_metrics()
-        curves = {name: b for name, b in all_blocks.items()
-                  if isinstance(b, dict) and isinstance(b.get("cmc"), list)}
+        curves = {
+            name: b
+            for name, b in all_blocks.items()
+            if isinstance(b, dict) and isinstance(b.get("cmc"), list)
+        }
         plotting.plot_cmc(curves, root / "cmc_curve.png")
-        same, diff = pair_distances(result.query_emb, result.query_ids, result.gallery_emb,
-                                    result.gallery_ids, metric, result.query_cams,
-                                    result.gallery_cams)
-        plotting.plot_distance_histogram(same, diff, metrics["match_threshold"],
-                                         root / "distance_histogram.png", title=block)
+        same, diff = pair_distances(
+            result.query_emb,
+            result.query_ids,
+            result.gallery_emb,
+            result.gallery_ids,
+            metric,
+            result.query_cams,
+            result.gallery_cams,
+        )
+        plotting.plot_distance_histogram(
+            same, diff, metrics["match_threshold"], root / "distance_histogram.png", title=block
+        )
         n_vis = int(cfg_value(cfg, "evaluation.visualize_queries", 10))
         if n_vis > 0:
             plotting.save_ranked(result, query, gallery, input_fn, root / "ranked" / block, n_vis)

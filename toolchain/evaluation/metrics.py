@@ -65,7 +65,9 @@ def _check_inputs(query_emb, query_ids, gallery_emb, gallery_ids, query_cams, ga
     g = np.asarray(gallery_emb)
     for name, arr in (("query_emb", q), ("gallery_emb", g)):
         if arr.ndim != 2:
-            raise EvaluationError(f"{name}: expected a 2-D array (N, D), received shape {arr.shape}")
+            raise EvaluationError(
+                f"{name}: expected a 2-D array (N, D), received shape {arr.shape}"
+            )
         if not np.issubdtype(arr.dtype, np.number):
             raise EvaluationError(f"{name}: expected numbers, received dtype {arr.dtype}")
     if q.shape[1] != g.shape[1]:
@@ -145,8 +147,13 @@ def _eval_fast(dist, qids, gids, qcams, gcams):
         if len(match_idx) == 0:
             continue
         if len(match_idx) * num_g > MAX_COUNT_CELLS:
-            row = _eval_reference(dist[i:i + 1], qids[i:i + 1], gids,
-                                  None if qcams is None else qcams[i:i + 1], gcams)
+            row = _eval_reference(
+                dist[i : i + 1],
+                qids[i : i + 1],
+                gids,
+                None if qcams is None else qcams[i : i + 1],
+                gcams,
+            )
             first_hit[i], ap[i], inp[i], valid[i] = (r[0] for r in row)
             continue
         dm = d[match_idx][:, None]
@@ -227,27 +234,61 @@ def compute_metrics(
     )
     distance = DISTANCES.get(metric)
     qn, gn = l2_normalize(q), l2_normalize(g)
-    return _score(lambda a, b: distance(qn[a:b], gn), len(qn), len(gn), qids, gids, qcams, gcams,
-                  ranks, use_fast, max_rank, chunk_size)
+    return _score(
+        lambda a, b: distance(qn[a:b], gn),
+        len(qn),
+        len(gn),
+        qids,
+        gids,
+        qcams,
+        gcams,
+        ranks,
+        use_fast,
+        max_rank,
+        chunk_size,
+    )
 
 
-def metrics_from_distances(distmat, query_ids, gallery_ids, query_cams=None, gallery_cams=None,
-                           ranks: Sequence[int] = (1, 5, 10), use_fast: bool = True,
-                           max_rank: int | None = None) -> dict:
+def metrics_from_distances(
+    distmat,
+    query_ids,
+    gallery_ids,
+    query_cams=None,
+    gallery_cams=None,
+    ranks: Sequence[int] = (1, 5, 10),
+    use_fast: bool = True,
+    max_rank: int | None = None,
+) -> dict:
     """`compute_metrics` on a precomputed (Q, G) distance matrix (e.g. after re-ranking)."""
     d = np.asarray(distmat, dtype=np.float64)
     if d.ndim != 2:
         raise EvaluationError(f"distmat: expected a 2-D (Q, G) matrix, received shape {d.shape}")
     _, qids, _, gids, qcams, gcams = _check_inputs(
-        np.ones((d.shape[0], 1)), query_ids, np.ones((d.shape[1], 1)), gallery_ids,
-        query_cams, gallery_cams,
+        np.ones((d.shape[0], 1)),
+        query_ids,
+        np.ones((d.shape[1], 1)),
+        gallery_ids,
+        query_cams,
+        gallery_cams,
     )
-    return _score(lambda a, b: d[a:b], d.shape[0], d.shape[1], qids, gids, qcams, gcams, ranks,
-                  use_fast, max_rank, None)
+    return _score(
+        lambda a, b: d[a:b],
+        d.shape[0],
+        d.shape[1],
+        qids,
+        gids,
+        qcams,
+        gcams,
+        ranks,
+        use_fast,
+        max_rank,
+        None,
+    )
 
 
-def _score(dist_rows, num_q, num_g, qids, gids, qcams, gcams, ranks, use_fast, max_rank,
-           chunk_size) -> dict:
+def _score(
+    dist_rows, num_q, num_g, qids, gids, qcams, gcams, ranks, use_fast, max_rank, chunk_size
+) -> dict:
     """The protocol over query chunks; `dist_rows(start, stop)` gives those rows' distances."""
     chunk = int(chunk_size) if chunk_size else _chunk_size(num_g)
     evaluate_chunk = _eval_fast if use_fast else _eval_reference
@@ -304,9 +345,16 @@ def _score(dist_rows, num_q, num_g, qids, gids, qcams, gcams, ranks, use_fast, m
     return result
 
 
-def pair_distances(query_emb, query_ids, gallery_emb, gallery_ids, metric: str = "cosine",
-                   query_cams=None, gallery_cams=None,
-                   max_pairs: int = THRESHOLD_MAX_PAIRS) -> tuple[np.ndarray, np.ndarray]:
+def pair_distances(
+    query_emb,
+    query_ids,
+    gallery_emb,
+    gallery_ids,
+    metric: str = "cosine",
+    query_cams=None,
+    gallery_cams=None,
+    max_pairs: int = THRESHOLD_MAX_PAIRS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Same-identity and different-identity query/gallery distances (for the histogram).
 
     At most `max_pairs` distances: rows of evenly spaced queries, the same rows
@@ -324,12 +372,20 @@ def pair_distances(query_emb, query_ids, gallery_emb, gallery_ids, metric: str =
     return dist[same & keep], dist[~same]
 
 
-def match_threshold(query_emb, query_ids, gallery_emb, gallery_ids, metric: str = "cosine",
-                    query_cams=None, gallery_cams=None) -> float:
+def match_threshold(
+    query_emb,
+    query_ids,
+    gallery_emb,
+    gallery_ids,
+    metric: str = "cosine",
+    query_cams=None,
+    gallery_cams=None,
+) -> float:
     """The distance threshold that best separates same from different identities.
 
     The value written to metrics.json as `match_threshold` (`compute_metrics` includes it).
     """
-    same, diff = pair_distances(query_emb, query_ids, gallery_emb, gallery_ids, metric,
-                                query_cams, gallery_cams)
+    same, diff = pair_distances(
+        query_emb, query_ids, gallery_emb, gallery_ids, metric, query_cams, gallery_cams
+    )
     return best_threshold(same, diff)

@@ -31,21 +31,29 @@ def _pyplot():
 
 def _save(fig, path: Path) -> Path:
     plt = _pyplot()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"),
-                 suffix=".png")
+    atomic_write(
+        path,
+        lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"),
+        suffix=".png",
+    )
     plt.close(fig)
     return path
 
 
-def plot_cmc(blocks: Mapping[str, Mapping[str, Any]], path: str | os.PathLike,
-             max_rank: int = 50) -> Path:
+def plot_cmc(
+    blocks: Mapping[str, Mapping[str, Any]], path: str | os.PathLike, max_rank: int = 50
+) -> Path:
     """CMC curves of several metrics blocks on one figure, mAP in each legend entry."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, block in blocks.items():
         cmc = np.asarray(block["cmc"], dtype=float)[:max_rank]
-        ax.plot(np.arange(1, len(cmc) + 1), 100.0 * cmc, marker=".",
-                label=f"{name}: rank-1 {100 * block['rank1']:.1f} %, mAP {100 * block['mAP']:.1f} %")
+        ax.plot(
+            np.arange(1, len(cmc) + 1),
+            100.0 * cmc,
+            marker=".",
+            label=f"{name}: rank-1 {100 * block['rank1']:.1f} %, mAP {100 * block['mAP']:.1f} %",
+        )
     ax.set_xlabel("rank")
     ax.set_ylabel("matching rate (%)")
     ax.set_ylim(0, 101)
@@ -55,8 +63,9 @@ def plot_cmc(blocks: Mapping[str, Mapping[str, Any]], path: str | os.PathLike,
     return _save(fig, Path(path))
 
 
-def plot_distance_histogram(same: np.ndarray, diff: np.ndarray, threshold: float,
-                            path: str | os.PathLike, title: str = "") -> Path:
+def plot_distance_histogram(
+    same: np.ndarray, diff: np.ndarray, threshold: float, path: str | os.PathLike, title: str = ""
+) -> Path:
     """Histograms of same- and different-identity distances with the match threshold."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -94,7 +103,7 @@ def strip(images: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
     canvas = np.full((h, w, 3), 255, np.uint8)
     x = 0
     for img in images:
-        canvas[: img.shape[0], x: x + img.shape[1]] = img
+        canvas[: img.shape[0], x : x + img.shape[1]] = img
         x += img.shape[1] + gap
     return canvas
 
@@ -104,14 +113,21 @@ def save_strip(images: Sequence[np.ndarray], path: str | os.PathLike, scale: int
     from PIL import Image
 
     canvas = strip(images)
-    img = Image.fromarray(canvas).resize((canvas.shape[1] * scale, canvas.shape[0] * scale),
-                                         Image.NEAREST)
+    img = Image.fromarray(canvas).resize(
+        (canvas.shape[1] * scale, canvas.shape[0] * scale), Image.NEAREST
+    )
     return atomic_write(Path(path), lambda tmp: img.save(tmp, format="PNG"), suffix=".png")
 
 
-def save_ranked(result: Any, query_records: Sequence[Any], gallery_records: Sequence[Any],
-                input_fn: Callable[[Path], np.ndarray], out_dir: str | os.PathLike,
-                num_queries: int = 10, top_k: int = 10) -> list[Path]:
+def save_ranked(
+    result: Any,
+    query_records: Sequence[Any],
+    gallery_records: Sequence[Any],
+    input_fn: Callable[[Path], np.ndarray],
+    out_dir: str | os.PathLike,
+    num_queries: int = 10,
+    top_k: int = 10,
+) -> list[Path]:
     """For the first `num_queries` queries (evenly spaced), the query (grey border) and its
     top-k gallery matches: green border for the right identity, red otherwise."""
     from toolchain.evaluation.metrics import distance_matrix
@@ -121,10 +137,11 @@ def save_ranked(result: Any, query_records: Sequence[Any], gallery_records: Sequ
     rows = np.unique(np.linspace(0, len(query_records) - 1, n).round().astype(int)) if n else []
     written = []
     for i in rows:
-        d = distance_matrix(result.query_emb[i:i + 1], result.gallery_emb, result.metric)[0]
+        d = distance_matrix(result.query_emb[i : i + 1], result.gallery_emb, result.metric)[0]
         if result.query_cams is not None:  # hide junk (same identity, same camera)
             junk = (result.gallery_ids == result.query_ids[i]) & (
-                result.gallery_cams == result.query_cams[i])
+                result.gallery_cams == result.query_cams[i]
+            )
             d = np.where(junk, np.inf, d)
         order = np.argsort(d, kind="stable")[:top_k]
         tiles = [tile(input_fn(Path(query_records[i].path)), GREY)]

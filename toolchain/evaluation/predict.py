@@ -20,8 +20,13 @@ from typing import Any
 import numpy as np
 
 from toolchain.errors import ConfigError
-from toolchain.evaluation.evaluator import (cfg_value, embed_records, input_fn_for, make_source,
-                                            model_path_of)
+from toolchain.evaluation.evaluator import (
+    cfg_value,
+    embed_records,
+    input_fn_for,
+    make_source,
+    model_path_of,
+)
 from toolchain.evaluation.metrics import distance_matrix
 from toolchain.evaluation.plots import GREY, save_strip, tile
 from toolchain.files import atomic_write_text
@@ -37,8 +42,10 @@ COLUMNS = ("query", "rank", "gallery", "distance")
 def _records(folder: str, key: str) -> list[SimpleNamespace]:
     from toolchain.data.dataset import list_image_files
 
-    return [SimpleNamespace(path=p, identity=p.name.split("_", 1)[0], camera=None)
-            for p in list_image_files(folder, key)]
+    return [
+        SimpleNamespace(path=p, identity=p.name.split("_", 1)[0], camera=None)
+        for p in list_image_files(folder, key)
+    ]
 
 
 def predict(cfg: Any, run: Any, model_path: str | None = None, top_k: int = TOP_K) -> list[dict]:
@@ -74,13 +81,19 @@ def predict(cfg: Any, run: Any, model_path: str | None = None, top_k: int = TOP_
     out_dir = Path(run.root) / "predictions"
     rows: list[dict] = []
     for i, rec in enumerate(query):
-        d = distance_matrix(q_emb[i:i + 1], g_emb, metric)[0]
+        d = distance_matrix(q_emb[i : i + 1], g_emb, metric)[0]
         order = np.argsort(d, kind="stable")[:k]
         tiles = [tile(input_fn(rec.path), GREY)]
         for rank, j in enumerate(order, start=1):
             tiles.append(tile(input_fn(gallery[j].path), BLUE))
-            rows.append({"query": rec.path.name, "rank": rank, "gallery": gallery[j].path.name,
-                         "distance": float(d[j])})
+            rows.append(
+                {
+                    "query": rec.path.name,
+                    "rank": rank,
+                    "gallery": gallery[j].path.name,
+                    "distance": float(d[j]),
+                }
+            )
         save_strip(tiles, out_dir / f"{rec.path.stem}.png")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)

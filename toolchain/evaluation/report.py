@@ -10,8 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Rows of the table: metrics.json key → label. Rates are fractions, shown as percentages.
-ROWS = (("rank1", "rank-1"), ("rank5", "rank-5"), ("rank10", "rank-10"), ("mAP", "mAP"),
-        ("mINP", "mINP"))
+ROWS = (
+    ("rank1", "rank-1"),
+    ("rank5", "rank-5"),
+    ("rank10", "rank-10"),
+    ("mAP", "mAP"),
+    ("mINP", "mINP"),
+)
 
 
 def metrics_table(blocks: Mapping[str, Mapping[str, Any]], title: str = "Re-identification"):

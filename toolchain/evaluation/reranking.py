@@ -22,8 +22,15 @@ from toolchain.evaluation.metrics import DISTANCES, l2_normalize
 MAX_ITEMS = 8000
 
 
-def re_rank(query_emb, gallery_emb, metric: str = "cosine", k1: int = 20, k2: int = 6,
-            lambda_value: float = 0.3, max_items: int = MAX_ITEMS) -> np.ndarray:
+def re_rank(
+    query_emb,
+    gallery_emb,
+    metric: str = "cosine",
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
+    max_items: int = MAX_ITEMS,
+) -> np.ndarray:
     """Re-ranked (Q, G) distances: λ · original + (1 − λ) · Jaccard distance of k-reciprocal sets.
 
     Args:

@@ -48,11 +48,13 @@ def _check_batch(batch: np.ndarray, input_shape: Sequence[int] | None, where: st
     batch = np.asarray(batch)
     if batch.dtype != np.uint8 or batch.ndim != 4:
         raise EvaluationError(
-            f"{where}: expected input bytes uint8 (N, H, W, C), received {batch.dtype} {batch.shape}"
+            f"{where}: expected input bytes uint8 (N, H, W, C), received "
+            f"{batch.dtype} {batch.shape}"
         )
     if input_shape is not None and tuple(batch.shape[1:]) != tuple(input_shape):
         raise EvaluationError(
-            f"{where}: expected crops of shape {tuple(input_shape)}, received {tuple(batch.shape[1:])}"
+            f"{where}: expected crops of shape {tuple(input_shape)}, received "
+            f"{tuple(batch.shape[1:])}"
         )
     return batch
 
@@ -88,8 +90,9 @@ class KerasSource:
 
     kind = "float"
 
-    def __init__(self, model: Any, batch_size: int = 32,
-                 rescaling: tuple[float, float] | None = None):
+    def __init__(
+        self, model: Any, batch_size: int = 32, rescaling: tuple[float, float] | None = None
+    ):
         if isinstance(model, str | os.PathLike):
             self.path: str | None = str(model)
             model = load_keras_model(model)
@@ -98,17 +101,20 @@ class KerasSource:
         self.model = model
         shape = tuple(model.inputs[0].shape)
         # None when the model accepts any height/width: the config's input_shape decides.
-        self.input_shape = (None if any(d is None for d in shape[1:])
-                            else tuple(int(d) for d in shape[1:]))
+        self.input_shape = (
+            None if any(d is None for d in shape[1:]) else tuple(int(d) for d in shape[1:])
+        )
         self.fixed_batch = shape[0]
         self.batch_size = 1 if self.fixed_batch == 1 else int(batch_size)
         self.rescaling = rescaling
 
     def embed(self, batch_uint8: np.ndarray) -> np.ndarray:
-        batch = _check_batch(batch_uint8, self.input_shape, f"Keras model {self.path or self.model.name}")
+        batch = _check_batch(
+            batch_uint8, self.input_shape, f"Keras model {self.path or self.model.name}"
+        )
         outs = []
         for start in range(0, len(batch), self.batch_size):
-            x = batch[start:start + self.batch_size].astype(np.float32)
+            x = batch[start : start + self.batch_size].astype(np.float32)
             if self.rescaling is not None:
                 x = x * np.float32(self.rescaling[0]) + np.float32(self.rescaling[1])
             y = self.model(x, training=False)
@@ -122,8 +128,12 @@ class KerasSource:
         return np.concatenate(outs).astype(np.float32)
 
     def describe(self) -> dict:
-        return {"kind": "keras", "path": self.path, "model": self.model.name,
-                "input_shape": list(self.input_shape)}
+        return {
+            "kind": "keras",
+            "path": self.path,
+            "model": self.model.name,
+            "input_shape": list(self.input_shape),
+        }
 
 
 @SOURCES.register("tflite", aliases=(".tflite",))
@@ -146,8 +156,14 @@ class TFLiteSource:
 
     kind = "int8"
 
-    def __init__(self, model_path: str | os.PathLike, reference: bool = True, num_threads: int = 1,
-                 rescaling: tuple[float, float] | None = None, dequantize: bool = True):
+    def __init__(
+        self,
+        model_path: str | os.PathLike,
+        reference: bool = True,
+        num_threads: int = 1,
+        rescaling: tuple[float, float] | None = None,
+        dequantize: bool = True,
+    ):
         self.path = str(model_path)
         self.oracle = Oracle(model_path, reference=reference, num_threads=num_threads)
         self.reference = reference
@@ -159,8 +175,12 @@ class TFLiteSource:
     def raw_bytes_input(self) -> bool:
         """True when the input tensor takes the raw pixel bytes (uint8, scale 1, zero point 0)."""
         scale, zero_point = self.oracle.input_quantization
-        return (self.oracle.input_dtype == np.uint8 and scale == 1.0 and zero_point == 0
-                and self.rescaling is None)
+        return (
+            self.oracle.input_dtype == np.uint8
+            and scale == 1.0
+            and zero_point == 0
+            and self.rescaling is None
+        )
 
     def model_input(self, batch_uint8: np.ndarray) -> np.ndarray:
         """The input tensor values the model receives for these crops."""
@@ -188,7 +208,7 @@ class TFLiteSource:
         scale, zero_point = self.oracle.output_quantization
         if scale <= 0:
             return out.astype(np.float32)
-        return ((out.astype(np.float32) - np.float32(zero_point)) * np.float32(scale))
+        return (out.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
 
     def describe(self) -> dict:
         in_scale, in_zp = self.oracle.input_quantization
@@ -196,10 +216,18 @@ class TFLiteSource:
         return {
             "kind": "tflite",
             "path": self.path,
-            "input": {"dtype": str(self.oracle.input_dtype), "scale": in_scale, "zero_point": in_zp,
-                      "shape": list(self.oracle.input_shape)},
-            "output": {"dtype": str(self.oracle.output_dtype), "scale": out_scale,
-                       "zero_point": out_zp, "shape": list(self.oracle.output_shape)},
+            "input": {
+                "dtype": str(self.oracle.input_dtype),
+                "scale": in_scale,
+                "zero_point": in_zp,
+                "shape": list(self.oracle.input_shape),
+            },
+            "output": {
+                "dtype": str(self.oracle.output_dtype),
+                "scale": out_scale,
+                "zero_point": out_zp,
+                "shape": list(self.oracle.output_shape),
+            },
             "interpreter": interpreter_info(self.reference),
         }
 
@@ -232,7 +260,9 @@ class NpzSource:
                             )
                     emb, names = np.asarray(data["embeddings"]), np.asarray(data["names"])
             except (ValueError, OSError, zipfile.BadZipFile) as err:
-                raise EvaluationError(f"{self.path} is not a readable .npz without pickles: {err}") from err
+                raise EvaluationError(
+                    f"{self.path} is not a readable .npz without pickles: {err}"
+                ) from err
             if emb.ndim != 2 or names.shape != (len(emb),):
                 raise EvaluationError(
                     f"{self.path}: expected embeddings (N, D) and names (N,), received "
@@ -275,8 +305,13 @@ class NpzSource:
         return {"kind": "npz", "path": str(self.path)}
 
 
-def source_for_path(path: str | os.PathLike, *, reference: bool = True, num_threads: int = 1,
-                    rescaling: tuple[float, float] | None = None) -> EmbeddingSource:
+def source_for_path(
+    path: str | os.PathLike,
+    *,
+    reference: bool = True,
+    num_threads: int = 1,
+    rescaling: tuple[float, float] | None = None,
+) -> EmbeddingSource:
     """The source for a model file by its suffix: .keras/.h5, .tflite, .npz or a folder."""
     path = Path(path)
     key = "npz" if path.is_dir() else path.suffix.lower()

@@ -85,9 +85,17 @@ def calibration_source(cfg: Any) -> tuple[list[Path], str]:
     return [Path(r.path) for r in records], key
 
 
-def load_calibration(paths: Sequence[Path], input_shape: Sequence[int], *, color_mode: str = "rgb",
-                     interpolation: str = "bilinear", aspect_ratio: str = "fit", source: str = "",
-                     seed: int = 123, max_images: int = MAX_CALIBRATION_IMAGES) -> CalibrationSet:
+def load_calibration(
+    paths: Sequence[Path],
+    input_shape: Sequence[int],
+    *,
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    aspect_ratio: str = "fit",
+    source: str = "",
+    seed: int = 123,
+    max_images: int = MAX_CALIBRATION_IMAGES,
+) -> CalibrationSet:
     """Load calibration crops with `load_input_bytes`, collecting failures instead of dropping them.
 
     Args:
@@ -111,14 +119,24 @@ def load_calibration(paths: Sequence[Path], input_shape: Sequence[int], *, color
     images, ok, failed = [], [], []
     for path in paths:
         try:
-            images.append(load_input_bytes(path, tuple(input_shape), color_mode=color_mode,
-                                           interpolation=interpolation, aspect_ratio=aspect_ratio))
+            images.append(
+                load_input_bytes(
+                    path,
+                    tuple(input_shape),
+                    color_mode=color_mode,
+                    interpolation=interpolation,
+                    aspect_ratio=aspect_ratio,
+                )
+            )
             ok.append(path)
         except (ReidtoolError, OSError, ValueError) as err:
             failed.append((path, str(err)))
     if failed:
-        log.warning("%d calibration image(s) failed to load and were left out: %s",
-                    len(failed), format_file_list(f"{p} ({r})" for p, r in failed))
+        log.warning(
+            "%d calibration image(s) failed to load and were left out: %s",
+            len(failed),
+            format_file_list(f"{p} ({r})" for p, r in failed),
+        )
     if not images:
         raise QuantizationError(
             f"none of the {len(paths)} calibration images from {source or 'the calibration set'} "
@@ -133,9 +151,9 @@ def extremes(input_shape: Sequence[int]) -> np.ndarray:
     return np.stack([np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8)])
 
 
-def representative_dataset(images: np.ndarray, *, add_extremes: bool = True,
-                           scale: float = 1.0, offset: float = 0.0
-                           ) -> Callable[[], Iterator[list[np.ndarray]]]:
+def representative_dataset(
+    images: np.ndarray, *, add_extremes: bool = True, scale: float = 1.0, offset: float = 0.0
+) -> Callable[[], Iterator[list[np.ndarray]]]:
     """The converter's `representative_dataset`: one float32 batch-1 sample at a time.
 
     Args:
@@ -146,8 +164,9 @@ def representative_dataset(images: np.ndarray, *, add_extremes: bool = True,
     """
     data = np.asarray(images)
     if data.dtype != np.uint8 or data.ndim != 4:
-        raise DatasetError(f"calibration images: expected uint8 (N, H, W, C), received "
-                           f"{data.dtype} {data.shape}")
+        raise DatasetError(
+            f"calibration images: expected uint8 (N, H, W, C), received {data.dtype} {data.shape}"
+        )
     if add_extremes:
         data = np.concatenate([extremes(data.shape[1:]), data])
 

@@ -33,12 +33,28 @@ log = logging.getLogger(__name__)
 #: Crops fed to the debugger (it runs both models op by op in Python: keep it small).
 DEBUG_SAMPLES = 16
 #: Columns of quantization_debug.csv.
-COLUMNS = ("index", "op", "tensor", "keras_layer", "rmse", "rmse_over_scale", "cosine",
-           "mean_error", "max_abs_error", "scale", "zero_point", "num_elements")
+COLUMNS = (
+    "index",
+    "op",
+    "tensor",
+    "keras_layer",
+    "rmse",
+    "rmse_over_scale",
+    "cosine",
+    "mean_error",
+    "max_abs_error",
+    "scale",
+    "zero_point",
+    "num_elements",
+)
 
 
-def _cosine(float_tensors: Sequence[np.ndarray], quant_tensors: Sequence[np.ndarray],
-            scale: float, zero_point: int) -> float:
+def _cosine(
+    float_tensors: Sequence[np.ndarray],
+    quant_tensors: Sequence[np.ndarray],
+    scale: float,
+    zero_point: int,
+) -> float:
     """Cosine between a float activation and its dequantized int8 twin (1.0 when both are ~0)."""
     f = np.asarray(float_tensors[0], dtype=np.float64).ravel()
     q = (np.asarray(quant_tensors[0], dtype=np.float64).ravel() - zero_point) * scale
@@ -51,8 +67,12 @@ def _cosine(float_tensors: Sequence[np.ndarray], quant_tensors: Sequence[np.ndar
     return float(f @ q / (nf * nq))
 
 
-def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequence[str] = (),
-                 output_layer: str | None = None) -> list[dict[str, Any]]:
+def layer_errors(
+    converter: Any,
+    samples: Callable[[], Any],
+    layer_names: Sequence[str] = (),
+    output_layer: str | None = None,
+) -> list[dict[str, Any]]:
     """Per-op float vs int8 error statistics, in execution order.
 
     Args:
@@ -65,10 +85,12 @@ def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequen
     import tensorflow as tf
 
     options = tf.lite.experimental.QuantizationDebugOptions(
-        layer_direct_compare_metrics={"cosine": _cosine})
+        layer_direct_compare_metrics={"cosine": _cosine}
+    )
     with contextlib.redirect_stdout(io.StringIO()):
         debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=samples, debug_options=options)
+            converter=converter, debug_dataset=samples, debug_options=options
+        )
         debugger.run()
     buffer = io.StringIO()
     debugger.layer_statistics_dump(buffer)
@@ -79,26 +101,29 @@ def layer_errors(converter: Any, samples: Callable[[], Any], layer_names: Sequen
         scale = float(rec.get("scale") or "nan")
         rmse = math.sqrt(mse) if mse >= 0 else float("nan")
         tensor = rec.get("tensor_name", "")
-        rows.append({
-            "index": k,
-            "op": rec.get("op_name", ""),
-            "tensor": tensor,
-            "keras_layer": keras_layer_of(tensor, layer_names, output_layer) or "",
-            "rmse": rmse,
-            "rmse_over_scale": rmse / scale if scale and scale > 0 else float("nan"),
-            "cosine": float(rec.get("cosine") or "nan"),
-            "mean_error": float(rec.get("mean_error") or "nan"),
-            "max_abs_error": float(rec.get("max_abs_error") or "nan"),
-            "scale": scale,
-            "zero_point": int(float(rec.get("zero_point") or 0)),
-            "num_elements": int(float(rec.get("num_elements") or 0)),
-        })
+        rows.append(
+            {
+                "index": k,
+                "op": rec.get("op_name", ""),
+                "tensor": tensor,
+                "keras_layer": keras_layer_of(tensor, layer_names, output_layer) or "",
+                "rmse": rmse,
+                "rmse_over_scale": rmse / scale if scale and scale > 0 else float("nan"),
+                "cosine": float(rec.get("cosine") or "nan"),
+                "mean_error": float(rec.get("mean_error") or "nan"),
+                "max_abs_error": float(rec.get("max_abs_error") or "nan"),
+                "scale": scale,
+                "zero_point": int(float(rec.get("zero_point") or 0)),
+                "num_elements": int(float(rec.get("num_elements") or 0)),
+            }
+        )
     return rows
 
 
 def worst_layers(rows: Sequence[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
     """The n ops whose int8 output strays most from float (lowest cosine, then highest RMSE
     in quantization steps)."""
+
     def key(r):
         cos = r["cosine"] if math.isfinite(r["cosine"]) else 1.0
         steps = r["rmse_over_scale"] if math.isfinite(r["rmse_over_scale"]) else 0.0
@@ -109,6 +134,7 @@ def worst_layers(rows: Sequence[dict[str, Any]], n: int = 5) -> list[dict[str, A
 
 def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
     """quantization_debug.csv: one row per op, `COLUMNS` in order."""
+
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS)

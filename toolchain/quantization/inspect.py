@@ -102,10 +102,18 @@ def read_ops(model_bytes: bytes) -> list[OpInfo]:
         builtin = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
         name = op_names.get(builtin, f"OP_{builtin}")
         if name == "CUSTOM":
-            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+            custom = (
+                code.customCode.decode()
+                if isinstance(code.customCode, bytes)
+                else str(code.customCode)
+            )
             name = f"FLEX:{custom[4:]}" if custom.startswith("Flex") else f"CUSTOM:{custom}"
-        ins = tuple(t for t in (tensor(i) for i in (op.inputs if op.inputs is not None else [])) if t)
-        outs = tuple(t for t in (tensor(i) for i in (op.outputs if op.outputs is not None else [])) if t)
+        ins = tuple(
+            t for t in (tensor(i) for i in (op.inputs if op.inputs is not None else [])) if t
+        )
+        outs = tuple(
+            t for t in (tensor(i) for i in (op.outputs if op.outputs is not None else [])) if t
+        )
         ops.append(OpInfo(k, name, ins, outs))
     return ops
 
@@ -116,8 +124,9 @@ def op_histogram(ops: Iterable[OpInfo]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def keras_layer_of(tensor_name: str, layer_names: Sequence[str],
-                   output_layer: str | None = None) -> str | None:
+def keras_layer_of(
+    tensor_name: str, layer_names: Sequence[str], output_layer: str | None = None
+) -> str | None:
     """The Keras layer a converted tensor came from, read from the tensor's name.
 
     The converter names tensors after the traced ops, e.g. `tiny_1/block1_conv_1/convolution`
@@ -159,8 +168,12 @@ def float_ops(ops: Iterable[OpInfo], allow_float_io: bool = True) -> list[OpInfo
     return bad
 
 
-def check_builtin_int8(ops: Sequence[OpInfo], layer_names: Sequence[str] = (),
-                       model_name: str = "model", output_layer: str | None = None) -> None:
+def check_builtin_int8(
+    ops: Sequence[OpInfo],
+    layer_names: Sequence[str] = (),
+    model_name: str = "model",
+    output_layer: str | None = None,
+) -> None:
     """Raise `QuantizationError` naming each float or Flex/custom op and its Keras layer.
 
     Example message: "reid_int8.tflite holds 1 op(s) that are not builtin int8: op 4 MEAN
@@ -182,7 +195,8 @@ def check_builtin_int8(ops: Sequence[OpInfo], layer_names: Sequence[str] = (),
     more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
     raise QuantizationError(
         f"{model_name} holds {len(bad)} op(s) that are not builtin int8: "
-        + "; ".join(parts) + more
+        + "; ".join(parts)
+        + more
         + ". Expected only TFLite builtin int8 ops: replace those layers with supported ones."
     )
 
@@ -193,5 +207,7 @@ def io_types(model_bytes: bytes) -> tuple[str, str]:
     model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
     graph = model.subgraphs[0]
     type_names = _names(schema.TensorType)
-    return (type_names[graph.tensors[graph.inputs[0]].type],
-            type_names[graph.tensors[graph.outputs[0]].type])
+    return (
+        type_names[graph.tensors[graph.inputs[0]].type],
+        type_names[graph.tensors[graph.outputs[0]].type],
+    )

@@ -36,8 +36,13 @@ from toolchain.evaluation.evaluator import cfg_value, has_rescaling, model_path_
 from toolchain.files import atomic_write_bytes
 from toolchain.quantization import calibration as calib
 from toolchain.quantization import debug as qdebug
-from toolchain.quantization.inspect import (check_builtin_int8, io_types, keras_layer_of,
-                                            op_histogram, read_ops)
+from toolchain.quantization.inspect import (
+    check_builtin_int8,
+    io_types,
+    keras_layer_of,
+    op_histogram,
+    read_ops,
+)
 from toolchain.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -89,8 +94,13 @@ def _quiet(fn: Callable[[], Any]) -> Any:
         return fn()
 
 
-def make_converter(model: Any, representative: Callable | None = None, input_type: str = "uint8",
-                   output_type: str = "int8", granularity: str = "per_channel"):
+def make_converter(
+    model: Any,
+    representative: Callable | None = None,
+    input_type: str = "uint8",
+    output_type: str = "int8",
+    granularity: str = "per_channel",
+):
     """A TFLite converter for `model`: float (no `representative`) or full-int8."""
     import tensorflow as tf
 
@@ -118,7 +128,9 @@ def convert(converter: Any, layer_names: Sequence[str] = (), what: str = "model"
         return bytes(_quiet(converter.convert))
     except Exception as err:  # the converter raises several unrelated exception types
         text = str(err)
-        layers = sorted({n for n in (keras_layer_of(w, layer_names) for w in re.split(r"[\s'\"]", text)) if n})
+        layers = sorted(
+            {n for n in (keras_layer_of(w, layer_names) for w in re.split(r"[\s'\"]", text)) if n}
+        )
         where = f" (Keras layer(s): {', '.join(layers)})" if layers else ""
         first = next((line for line in text.splitlines() if "error" in line.lower()), text[:300])
         raise QuantizationError(
@@ -145,8 +157,9 @@ def input_quantization(model_bytes: bytes) -> tuple[float, int]:
     return Oracle(model_bytes).input_quantization
 
 
-def check_raw_bytes_input(model_bytes: bytes, input_type: str, reidtool_model: bool,
-                          name: str) -> dict[str, Any]:
+def check_raw_bytes_input(
+    model_bytes: bytes, input_type: str, reidtool_model: bool, name: str
+) -> dict[str, Any]:
     """Check (reidtool models) or report (user models) that the input takes raw pixel bytes.
 
     Returns the report's `input_quantization` entry.
@@ -214,33 +227,52 @@ def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(cos))
 
 
-def compare_on_test_set(cfg: Any, model: Any, int8_path: Path, input_shape: Sequence[int],
-                        rescaling: tuple[float, float] | None) -> dict[str, Any] | None:
+def compare_on_test_set(
+    cfg: Any,
+    model: Any,
+    int8_path: Path,
+    input_shape: Sequence[int],
+    rescaling: tuple[float, float] | None,
+) -> dict[str, Any] | None:
     """Float vs int8 metrics and embedding cosine on the configured test set (None: no test set)."""
-    from toolchain.evaluation.evaluator import (evaluate_embeddings, embed_records, input_fn_for,
-                                                load_test_records)
+    from toolchain.evaluation.evaluator import (
+        embed_records,
+        evaluate_embeddings,
+        input_fn_for,
+        load_test_records,
+    )
     from toolchain.evaluation.sources import KerasSource, TFLiteSource
 
-    if not (cfg_value(cfg, "dataset.test_query_path") and cfg_value(cfg, "dataset.test_gallery_path")):
+    if not (
+        cfg_value(cfg, "dataset.test_query_path") and cfg_value(cfg, "dataset.test_gallery_path")
+    ):
         return None
     query, gallery = load_test_records(cfg)
     input_fn = input_fn_for(cfg, input_shape)
     metric = str(cfg_value(cfg, "evaluation.reid_distance_metric", "cosine"))
     fast = bool(cfg_value(cfg, "evaluation.fast_interpreter", False))
     keras_src = KerasSource(model, rescaling=rescaling)
-    int8_src = TFLiteSource(int8_path, reference=not fast,
-                            num_threads=int(cfg_value(cfg, "general.num_threads_tflite", 1)),
-                            rescaling=rescaling)
+    int8_src = TFLiteSource(
+        int8_path,
+        reference=not fast,
+        num_threads=int(cfg_value(cfg, "general.num_threads_tflite", 1)),
+        rescaling=rescaling,
+    )
     records = list(query) + list(gallery)
     f_emb = embed_records(keras_src, records, input_fn)
     q_emb = embed_records(int8_src, records, input_fn)
     nq = len(query)
     f_eval = evaluate_embeddings(f_emb[:nq], f_emb[nq:], query, gallery, metric)
     q_eval = evaluate_embeddings(q_emb[:nq], q_emb[nq:], query, gallery, metric)
-    int8_metrics = dict(q_eval.metrics, interpreter=int8_src.describe()["interpreter"],
-                        model=str(int8_path))
-    return {"float": f_eval.metrics, "int8": int8_metrics,
-            "mean_cosine_float_int8": mean_cosine(f_emb, q_emb), "cosine_on": "test crops"}
+    int8_metrics = dict(
+        q_eval.metrics, interpreter=int8_src.describe()["interpreter"], model=str(int8_path)
+    )
+    return {
+        "float": f_eval.metrics,
+        "int8": int8_metrics,
+        "mean_cosine_float_int8": mean_cosine(f_emb, q_emb),
+        "cosine_on": "test crops",
+    }
 
 
 def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) -> QuantizeResult:
@@ -269,12 +301,18 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
         )
     quantizer = str(cfg_value(cfg, "quantization.quantizer", "tflite_converter")).lower()
     if quantizer not in ("tflite_converter", "tflite"):
-        raise ConfigError(f"quantization.quantizer: expected tflite_converter, received {quantizer!r}")
+        raise ConfigError(
+            f"quantization.quantizer: expected tflite_converter, received {quantizer!r}"
+        )
     qtype = str(cfg_value(cfg, "quantization.quantization_type", "PTQ")).upper()
     if qtype != "PTQ":
         raise ConfigError(f"quantization.quantization_type: expected PTQ, received {qtype!r}")
-    input_type = IO_TYPES.canonical(str(cfg_value(cfg, "quantization.quantization_input_type", "uint8")).lower())
-    output_type = IO_TYPES.canonical(str(cfg_value(cfg, "quantization.quantization_output_type", "int8")).lower())
+    input_type = IO_TYPES.canonical(
+        str(cfg_value(cfg, "quantization.quantization_input_type", "uint8")).lower()
+    )
+    output_type = IO_TYPES.canonical(
+        str(cfg_value(cfg, "quantization.quantization_output_type", "int8")).lower()
+    )
     granularity = str(cfg_value(cfg, "quantization.granularity", "per_channel")).lower()
 
     model = load_keras_model(path)
@@ -285,11 +323,13 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
 
     paths, source = calib.calibration_source(cfg)
     cal = calib.load_calibration(
-        paths, shape,
+        paths,
+        shape,
         color_mode=str(cfg_value(cfg, "preprocessing.color_mode", "rgb")),
         interpolation=str(cfg_value(cfg, "preprocessing.resizing.interpolation", "bilinear")),
         aspect_ratio=str(cfg_value(cfg, "preprocessing.resizing.aspect_ratio", "fit")),
-        source=source, seed=int(cfg_value(cfg, "dataset.seed", 123)),
+        source=source,
+        seed=int(cfg_value(cfg, "dataset.seed", 123)),
     )
     scale, offset = _rescaling(cfg, reidtool_model)
     representative = calib.representative_dataset(cal.images, scale=scale, offset=offset)
@@ -305,10 +345,17 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
     check_io(int8_bytes, input_type, output_type, int8_name)
     input_q = check_raw_bytes_input(int8_bytes, input_type, reidtool_model, int8_name)
     int8_path = atomic_write_bytes(out_dir / int8_name, int8_bytes)
-    log.info("wrote %s (%d bytes) and %s (%d bytes)", int8_path, len(int8_bytes), float_path,
-             len(float_bytes))
+    log.info(
+        "wrote %s (%d bytes) and %s (%d bytes)",
+        int8_path,
+        len(int8_bytes),
+        float_path,
+        len(float_bytes),
+    )
 
-    rescaling = None if reidtool_model else ((scale, offset) if (scale, offset) != (1.0, 0.0) else None)
+    rescaling = (
+        None if reidtool_model else ((scale, offset) if (scale, offset) != (1.0, 0.0) else None)
+    )
     report: dict[str, Any] = {
         "model": str(path),
         "int8_model": str(int8_path),
@@ -329,17 +376,21 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
         report.update(
             mean_cosine_float_int8=comparison["mean_cosine_float_int8"],
             cosine_on=comparison["cosine_on"],
-            float_rank1=comparison["float"]["rank1"], float_mAP=comparison["float"]["mAP"],
-            int8_rank1=comparison["int8"]["rank1"], int8_mAP=comparison["int8"]["mAP"],
+            float_rank1=comparison["float"]["rank1"],
+            float_mAP=comparison["float"]["mAP"],
+            int8_rank1=comparison["int8"]["rank1"],
+            int8_mAP=comparison["int8"]["mAP"],
             mAP_drop=comparison["float"]["mAP"] - comparison["int8"]["mAP"],
         )
     else:
-        report.update(mean_cosine_float_int8=_calibration_cosine(model, int8_path, cal.images,
-                                                                  rescaling),
-                      cosine_on="calibration crops")
+        report.update(
+            mean_cosine_float_int8=_calibration_cosine(model, int8_path, cal.images, rescaling),
+            cosine_on="calibration crops",
+        )
 
-    debug_samples = calib.representative_dataset(cal.images[: qdebug.DEBUG_SAMPLES],
-                                                  add_extremes=False, scale=scale, offset=offset)
+    debug_samples = calib.representative_dataset(
+        cal.images[: qdebug.DEBUG_SAMPLES], add_extremes=False, scale=scale, offset=offset
+    )
     rows = qdebug.layer_errors(converter, debug_samples, layer_names, output_layer_name(model))
     debug_path = qdebug.write_csv(rows, Path(run.root) / "quantization_debug.csv")
     report["debug_csv"] = str(debug_path)
@@ -353,13 +404,16 @@ def quantize(cfg: Any, run: Any, model_path: str | os.PathLike | None = None) ->
     return QuantizeResult(int8_path, float_path, report)
 
 
-def _calibration_cosine(model: Any, int8_path: Path, images: np.ndarray,
-                        rescaling: tuple[float, float] | None) -> float:
+def _calibration_cosine(
+    model: Any, int8_path: Path, images: np.ndarray, rescaling: tuple[float, float] | None
+) -> float:
     from toolchain.evaluation.sources import KerasSource, TFLiteSource
 
     crops = images[:COSINE_FALLBACK_CROPS]
-    return mean_cosine(KerasSource(model, rescaling=rescaling).embed(crops),
-                       TFLiteSource(int8_path, rescaling=rescaling).embed(crops))
+    return mean_cosine(
+        KerasSource(model, rescaling=rescaling).embed(crops),
+        TFLiteSource(int8_path, rescaling=rescaling).embed(crops),
+    )
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -371,19 +425,28 @@ def _print_report(report: dict[str, Any]) -> None:
     table.add_column("value", justify="right")
     table.add_row("int8 size", f"{report['size_bytes']:,} B")
     table.add_row("float size", f"{report['float_size_bytes']:,} B")
-    table.add_row("input", f"{report['input_type']} (scale {report['input_quantization']['scale']:g}, "
-                  f"zp {report['input_quantization']['zero_point']})")
+    table.add_row(
+        "input",
+        f"{report['input_type']} (scale {report['input_quantization']['scale']:g}, "
+        f"zp {report['input_quantization']['zero_point']})",
+    )
     table.add_row("output", report["output_type"])
     table.add_row("ops", ", ".join(f"{k} {v}" for k, v in report["op_histogram"].items()))
-    table.add_row(f"mean cosine float/int8 ({report['cosine_on']})",
-                  f"{report['mean_cosine_float_int8']:.5f}")
+    table.add_row(
+        f"mean cosine float/int8 ({report['cosine_on']})", f"{report['mean_cosine_float_int8']:.5f}"
+    )
     for key in ("float_rank1", "int8_rank1", "float_mAP", "int8_mAP"):
         if key in report:
             table.add_row(key.replace("_", " "), f"{100 * report[key]:.2f} %")
     for r in report["worst_layers"]:
-        table.add_row(f"worst: {r['op']} {r['keras_layer'] or r['tensor'][:30]}",
-                      f"cosine {r['cosine']:.4f}, {r['rmse_over_scale']:.2f} steps")
+        table.add_row(
+            f"worst: {r['op']} {r['keras_layer'] or r['tensor'][:30]}",
+            f"cosine {r['cosine']:.4f}, {r['rmse_over_scale']:.2f} steps",
+        )
     failed = report["calibration"]["failed"]
-    table.add_row("calibration images", f"{report['calibration']['images']} "
-                  f"({report['calibration']['source']}; {len(failed)} failed)")
+    table.add_row(
+        "calibration images",
+        f"{report['calibration']['images']} "
+        f"({report['calibration']['source']}; {len(failed)} failed)",
+    )
     Console().print(table)
