@@ -47,6 +47,7 @@ class SessionStats:
     timeouts: int = 0
     resets: int = 0
     go_backs: int = 0
+    incomplete: int = 0   # INFER answered INCOMPLETE: the crop was resumed from the board's offset
     bytes_sent: int = 0
     payload_bytes: int = 0
 
@@ -198,15 +199,26 @@ class BoardSession:
             raise SessionError(
                 f"input for {info.board}: expected {info.input_size} bytes {info.input_shape} {info.input_type}, received {len(data)}"
             )
-        for _ in range(self.retries + 1):
+        start = 0
+        failures = 0
+        # Each attempt resumes where the board stands; only attempts without progress count.
+        while failures <= self.retries:
             try:
-                self._transfer(data)
+                # After an attempt without progress, wait for every acknowledgement (slower, surer).
+                self._transfer(data, start, wait_acks=failures > 0)
                 reply = self._request(MsgType.INFER, P.encode_infer(data), self.infer_timeout)
             except _BoardReset:
                 self._after_reset()
+                start = 0
+                failures += 1
                 continue
             if reply.status == Status.INCOMPLETE:
-                log.info("%s: board lost part of the crop; resending it", self.transport.url)
+                have = P.decode_next_offset(reply.payload) if len(reply.payload) == 4 else 0
+                failures = 0 if start < have < len(data) else failures + 1
+                start = have if have < len(data) else 0  # all there but CRC differs: resend all
+                self.stats.incomplete += 1
+                log.info("%s: board holds %d of %d bytes; resending from %d", self.transport.url,
+                         have, len(data), start)
                 continue
             if reply.status != Status.OK:
                 raise SessionError(f"{self.transport.url}: INFER answered with status {_status(reply.status)}")
@@ -214,19 +226,24 @@ class BoardSession:
             return P.decode_infer_reply(reply.payload, info.output_size)
         raise SessionError(f"{self.transport.url}: INFER did not complete after {self.retries + 1} attempts")
 
-    def _transfer(self, data: bytes) -> None:
-        """Send the whole input as DATA chunks, go-back-N under the board's credit window."""
+    def _transfer(self, data: bytes, start: int = 0, wait_acks: bool = False) -> None:
+        """Send the input from `start` as DATA chunks, go-back-N under the board's credit window.
+
+        Returns once every chunk is sent (`wait_acks`: once every chunk is acknowledged). Not
+        waiting saves a round trip per crop: the request that follows (INFER, PROFILE) is
+        processed after the chunks, and answers INCOMPLETE with the board's offset if one was lost.
+        """
         info = self.info
         size = len(data)
-        window = max(info.rx_window, 64)
+        window = max(info.rx_window - 2 * P.OVERHEAD - 8, 64)  # room for the INFER that follows
         chunk = max(1, min(self.chunk, info.max_payload - 4, window - P.OVERHEAD - 4))
-        base = 0            # bytes the board confirmed
-        next_off = 0        # next byte to send
+        base = start        # bytes the board confirmed
+        next_off = start    # next byte to send
         outstanding: dict[int, tuple[int, int, int]] = {}  # seq -> (offset, end, frame bytes)
         inflight = 0
         last_progress = time.monotonic()
         failures = 0
-        while base < size:
+        while next_off < size or (wait_acks and base < size):
             while next_off < size:
                 end = min(size, next_off + chunk)
                 flen = end - next_off + 4 + P.OVERHEAD
@@ -236,6 +253,8 @@ class BoardSession:
                 outstanding[seq] = (next_off, end, flen)
                 inflight += flen
                 next_off = end
+            if next_off >= size and not wait_acks:
+                break
             go_back = None
             for ev in self._poll(0.05):
                 if ev.type != (MsgType.DATA | P.RESPONSE) or ev.seq not in outstanding:
@@ -278,7 +297,7 @@ class BoardSession:
         info = self._ensure()
         for _ in range(self.retries + 1):
             try:
-                self._transfer(bytes(input_bytes))
+                self._transfer(bytes(input_bytes), wait_acks=True)
                 counts: list[int] = []
                 total = None
                 while total is None or len(counts) < total:

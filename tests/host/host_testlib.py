@@ -42,14 +42,15 @@ def render_main(out: Path, name: str = "fake") -> Path:
 
 
 def build_firmware(out: Path, profiling: bool = True, h: int = 32, w: int = 16,
-                   model_hash: bytes | None = None) -> Path:
+                   model_hash: bytes | None = None, sanitize: bool = True) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     main = render_main(out)
     exe = out / "firmware"
     defs = [f"-DFAKE_H={h}", f"-DFAKE_W={w}"] + (["-DFAKE_PROFILING"] if profiling else [])
     if model_hash is not None:
         defs.append("-DFAKE_MODEL_HASH_BYTES=" + ",".join(f"0x{b:02x}" for b in model_hash))
-    cmd = ["gcc", *CFLAGS, *defs, f"-I{CDIR}", f"-I{APP}", str(main), str(APP / "protocol.c"),
+    flags = CFLAGS if sanitize else [f for f in CFLAGS if f not in SAN and f != "-O1"] + ["-O2"]
+    cmd = ["gcc", *flags, *defs, f"-I{CDIR}", f"-I{APP}", str(main), str(APP / "protocol.c"),
            str(CDIR / "fake_network.c"), str(CDIR / "board_pty.c"), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
