@@ -130,6 +130,7 @@ def agreement(device: np.ndarray, host: np.ndarray, quantization: tuple[float, i
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.sum(a * b, axis=1) / (na * nb)
     cos = np.where((na == 0) & (nb == 0), 1.0, np.nan_to_num(cos, nan=0.0))
+    cos = np.where(exact, 1.0, cos)  # identical vectors: exactly 1, not 1 +- rounding
     max_diff = float(diff.max())
     return {
         "exact_match_fraction": float(exact.mean()),
