@@ -53,7 +53,9 @@ class ShapedLink(Transport):
         self._down_free = self._up_free = 0.0
         self._cv = threading.Condition()
         self._stop = False
-        self._threads = [threading.Thread(target=f, daemon=True) for f in (self._downlink, self._uplink)]
+        self._threads = [
+            threading.Thread(target=f, daemon=True) for f in (self._downlink, self._uplink)
+        ]
         for t in self._threads:
             t.start()
 
@@ -147,7 +149,7 @@ def st_scheme(crop: bytes, latency: float) -> float:
     link = ShapedLink(StPeer(), latency=latency)
     t0 = time.monotonic()
     for off in range(0, len(crop), 33):
-        link.write(crop[off:off + 33].ljust(33, b"\0"), timeout=1.0)  # fixed-size packets
+        link.write(crop[off : off + 33].ljust(33, b"\0"), timeout=1.0)  # fixed-size packets
         while link.read(1, timeout=1.0) != b"\xaa":
             pass
     seconds = time.monotonic() - t0
@@ -177,7 +179,9 @@ def main() -> None:
     capacity = BAUD / 10.0
     rng = np.random.default_rng(0)
     sizes = [(64, 32, args.crops)] + ([(256, 128, 2)] if args.big else [])
-    print(f"link: {BAUD} baud 8N1 = {capacity:.0f} B/s per direction; reidtool protocol vs ST 33-byte + 0xAA")
+    print(
+        f"link: {BAUD} baud 8N1 = {capacity:.0f} B/s per direction; reidtool protocol vs ST 33-byte + 0xAA"
+    )
     print(f"{'crop':>10} {'latency':>8} {'scheme':>9} {'crops/s':>8} {'efficiency':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for h, w, n in sizes:
@@ -189,8 +193,10 @@ def main() -> None:
                 print(f"{h}x{w}x3 {latency * 1e3:6.0f}ms {'reidtool':>9} {n / sec:8.2f} {eff:9.1%}")
                 if h == 64:
                     st = st_scheme(crops[0], latency)
-                    print(f"{h}x{w}x3 {latency * 1e3:6.0f}ms {'ST 33+AA':>9} {1 / st:8.2f} "
-                          f"{len(crops[0]) / st / capacity:9.1%}")
+                    print(
+                        f"{h}x{w}x3 {latency * 1e3:6.0f}ms {'ST 33+AA':>9} {1 / st:8.2f} "
+                        f"{len(crops[0]) / st / capacity:9.1%}"
+                    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ class DeviceRun:
 
     outputs: list[bytes]
     counters: np.ndarray
-    crops_run: int            # crops sent in this invocation (the rest came from the log)
-    seconds: float            # wall time of sending them
+    crops_run: int  # crops sent in this invocation (the rest came from the log)
+    seconds: float  # wall time of sending them
     board: str
     counter_unit: str
     urls: list[str]
@@ -79,9 +79,13 @@ class BoardSource:
 
     kind = "device"
 
-    def __init__(self, session: BoardSession, output_dtype=np.int8,
-                 output_quantization: tuple[float, int] | None = None,
-                 to_input: Callable[[np.ndarray], np.ndarray] | None = None):
+    def __init__(
+        self,
+        session: BoardSession,
+        output_dtype=np.int8,
+        output_quantization: tuple[float, int] | None = None,
+        to_input: Callable[[np.ndarray], np.ndarray] | None = None,
+    ):
         self.session = session
         self.info = session.info or session.connect()
         self.output_dtype = np.dtype(output_dtype)
@@ -102,8 +106,13 @@ class BoardSource:
         return dequantize(raw, self.output_quantization)
 
     def describe(self) -> dict:
-        return {"kind": "device", "board": self.info.board, "url": self.session.transport.url,
-                "model_hash": self.info.model_hash.hex(), "firmware": self.info.firmware_version}
+        return {
+            "kind": "device",
+            "board": self.info.board,
+            "url": self.session.transport.url,
+            "model_hash": self.info.model_hash.hex(),
+            "firmware": self.info.firmware_version,
+        }
 
 
 def dequantize(raw: np.ndarray, quantization: tuple[float, int] | None) -> np.ndarray:
@@ -119,7 +128,9 @@ def agreement(device: np.ndarray, host: np.ndarray, quantization: tuple[float, i
     device = np.asarray(device).reshape(len(device), -1)
     host = np.asarray(host).reshape(len(host), -1)
     if device.shape != host.shape:
-        raise HostError(f"device outputs {device.shape} and host outputs {host.shape} differ in shape")
+        raise HostError(
+            f"device outputs {device.shape} and host outputs {host.shape} differ in shape"
+        )
     if len(device) == 0:
         return {"exact_match_fraction": None, "max_abs_diff": None, "mean_cosine": None}
     exact = np.all(device == host, axis=1)
@@ -139,10 +150,18 @@ def agreement(device: np.ndarray, host: np.ndarray, quantization: tuple[float, i
     }
 
 
-def run_on_boards(inputs: Sequence[bytes], urls: Sequence[str], *, expected_hash: bytes,
-                  output_size: int, device_log: EmbeddingLog | None = None, baud: int = DEFAULT_BAUD,
-                  allow_mismatch: bool = False, session_kwargs: dict | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> DeviceRun:
+def run_on_boards(
+    inputs: Sequence[bytes],
+    urls: Sequence[str],
+    *,
+    expected_hash: bytes,
+    output_size: int,
+    device_log: EmbeddingLog | None = None,
+    baud: int = DEFAULT_BAUD,
+    allow_mismatch: bool = False,
+    session_kwargs: dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DeviceRun:
     """Send every input not already in the log to the boards at `urls` (one thread per board,
     crops taken from one queue, so a faster board takes more), logging each answer.
 
@@ -151,7 +170,9 @@ def run_on_boards(inputs: Sequence[bytes], urls: Sequence[str], *, expected_hash
             received stay in the log for the rerun.
     """
     if not urls:
-        raise ConfigError("no board to talk to: give --port URL (evaluation.port/ports) or deployment.board")
+        raise ConfigError(
+            "no board to talk to: give --port URL (evaluation.port/ports) or deployment.board"
+        )
     crcs = [crc32(x) for x in inputs]
     outputs: list[bytes | None] = [None] * len(inputs)
     counters = np.zeros(len(inputs), np.uint64)
@@ -164,8 +185,12 @@ def run_on_boards(inputs: Sequence[bytes], urls: Sequence[str], *, expected_hash
             todo.put(i)
     pending = todo.qsize()
     if pending < len(inputs):
-        log.info("resuming: %d of %d crops already in %s", len(inputs) - pending, len(inputs),
-                 device_log.path if device_log else "")
+        log.info(
+            "resuming: %d of %d crops already in %s",
+            len(inputs) - pending,
+            len(inputs),
+            device_log.path if device_log else "",
+        )
     infos: dict[str, Any] = {}
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -175,11 +200,17 @@ def run_on_boards(inputs: Sequence[bytes], urls: Sequence[str], *, expected_hash
     def worker(url: str) -> None:
         try:
             with open_transport(url, baud) as link:
-                session = BoardSession(link, expected_hash=expected_hash, allow_mismatch=allow_mismatch,
-                                       **(session_kwargs or {}))
+                session = BoardSession(
+                    link,
+                    expected_hash=expected_hash,
+                    allow_mismatch=allow_mismatch,
+                    **(session_kwargs or {}),
+                )
                 info = session.connect()
                 if info.output_size != output_size:
-                    raise SessionError(f"{url}: board output is {info.output_size} bytes, the model's is {output_size}")
+                    raise SessionError(
+                        f"{url}: board output is {info.output_size} bytes, the model's is {output_size}"
+                    )
                 infos[url] = info
                 while not stop.is_set():
                     try:
@@ -221,9 +252,15 @@ def run_on_boards(inputs: Sequence[bytes], urls: Sequence[str], *, expected_hash
     if missing:
         raise SessionError(f"{len(missing)} crops got no answer (first index {missing[0]})")
     first = next(iter(infos.values()), None)
-    return DeviceRun(outputs=list(outputs), counters=counters, crops_run=pending, seconds=seconds,
-                     board=first.board if first else "", counter_unit=first.counter_unit if first else "",
-                     urls=list(urls))
+    return DeviceRun(
+        outputs=list(outputs),
+        counters=counters,
+        crops_run=pending,
+        seconds=seconds,
+        board=first.board if first else "",
+        counter_unit=first.counter_unit if first else "",
+        urls=list(urls),
+    )
 
 
 def inference_stats(counters: np.ndarray, unit: str) -> dict:
@@ -233,8 +270,13 @@ def inference_stats(counters: np.ndarray, unit: str) -> dict:
     if vals.size == 0:
         return {"counter": kind, "unit": out_unit, "mean": None, "min": None, "max": None}
     conv = (lambda v: int(v)) if factor == 1.0 and kind != "wallclock" else float
-    return {"counter": kind, "unit": out_unit, "mean": float(vals.mean()),
-            "min": conv(vals.min()), "max": conv(vals.max())}
+    return {
+        "counter": kind,
+        "unit": out_unit,
+        "mean": float(vals.mean()),
+        "min": conv(vals.min()),
+        "max": conv(vals.max()),
+    }
 
 
 def int8_model_of(cfg: Any, run: Any) -> Path:
@@ -295,9 +337,14 @@ def _start_board(cfg: Any, run: Any, model: Path):
     return board, url
 
 
-def hil_eval(loaded: Any, ports: Sequence[str] | None = None, baud: int | None = None,
-             allow_mismatch: bool | None = None, board_url: str | None = None,
-             session_kwargs: dict | None = None) -> dict:
+def hil_eval(
+    loaded: Any,
+    ports: Sequence[str] | None = None,
+    baud: int | None = None,
+    allow_mismatch: bool | None = None,
+    board_url: str | None = None,
+    session_kwargs: dict | None = None,
+) -> dict:
     """Evaluate the run's int8 model on a board; write and return metrics.json["device"].
 
     Args:
@@ -351,9 +398,16 @@ def hil_eval(loaded: Any, ports: Sequence[str] | None = None, baud: int | None =
         urls = [url]
     try:
         with EmbeddingLog.open(run.device_log_path, digest, output_size) as device_log:
-            dev = run_on_boards(inputs, urls, expected_hash=digest, output_size=output_size,
-                                device_log=device_log, baud=baud, allow_mismatch=allow_mismatch,
-                                session_kwargs=session_kwargs)
+            dev = run_on_boards(
+                inputs,
+                urls,
+                expected_hash=digest,
+                output_size=output_size,
+                device_log=device_log,
+                baud=baud,
+                allow_mismatch=allow_mismatch,
+                session_kwargs=session_kwargs,
+            )
     finally:
         if board is not None:
             board.stop()
@@ -367,23 +421,29 @@ def hil_eval(loaded: Any, ports: Sequence[str] | None = None, baud: int | None =
     re_ranking = bool(cfg_value(cfg, "evaluation.re_ranking", False))
     result = evaluate_embeddings(emb[:nq], emb[nq:], query, gallery, metric, re_ranking)
     block = dict(result.metrics)
-    block.update({
-        "board": dev.board,
-        "link": {"url": urls[0] if len(urls) == 1 else urls, "baud": baud},
-        "crops_per_s": (dev.crops_run / dev.seconds) if dev.crops_run and dev.seconds > 0 else None,
-        **agree,
-        "inference": inference_stats(dev.counters, dev.counter_unit),
-        "model": str(model),
-        "model_hash": digest.hex(),
-        "crops": len(inputs),
-        "crops_from_log": len(inputs) - dev.crops_run,
-    })
+    block.update(
+        {
+            "board": dev.board,
+            "link": {"url": urls[0] if len(urls) == 1 else urls, "baud": baud},
+            "crops_per_s": (dev.crops_run / dev.seconds)
+            if dev.crops_run and dev.seconds > 0
+            else None,
+            **agree,
+            "inference": inference_stats(dev.counters, dev.counter_unit),
+            "model": str(model),
+            "model_hash": digest.hex(),
+            "crops": len(inputs),
+            "crops_from_log": len(inputs) - dev.crops_run,
+        }
+    )
     run.update_metrics("device", block)
     perfect = agree["exact_match_fraction"] == 1.0 and agree["max_abs_diff"] == 0
     if not perfect:
-        msg = (f"board outputs differ from the oracle's: exact_match_fraction={agree['exact_match_fraction']}, "
-               f"max_abs_diff={agree['max_abs_diff']}, mean_cosine={agree['mean_cosine']:.6f} "
-               f"(expected 1.0 / 0 / 1.0)")
+        msg = (
+            f"board outputs differ from the oracle's: exact_match_fraction={agree['exact_match_fraction']}, "
+            f"max_abs_diff={agree['max_abs_diff']}, mean_cosine={agree['mean_cosine']:.6f} "
+            f"(expected 1.0 / 0 / 1.0)"
+        )
         if not allow_mismatch:
             raise ReidtoolError(msg + "; --allow-mismatch accepts it")
         log.warning("%s (allowed)", msg)

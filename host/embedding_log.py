@@ -60,8 +60,14 @@ class EmbeddingLog:
     Use `EmbeddingLog.open`; `append` is thread-safe (one log serves every board of a farm).
     """
 
-    def __init__(self, path: Path, model_hash: bytes, output_size: int, records: dict[int, LogRecord],
-                 fsync: bool = False):
+    def __init__(
+        self,
+        path: Path,
+        model_hash: bytes,
+        output_size: int,
+        records: dict[int, LogRecord],
+        fsync: bool = False,
+    ):
         self.path = path
         self.model_hash = model_hash
         self.output_size = output_size
@@ -71,7 +77,9 @@ class EmbeddingLog:
         self._file = open(path, "ab")  # noqa: SIM115 - closed in close()
 
     @classmethod
-    def open(cls, path: str | os.PathLike, model_hash: bytes, output_size: int, fsync: bool = False) -> EmbeddingLog:
+    def open(
+        cls, path: str | os.PathLike, model_hash: bytes, output_size: int, fsync: bool = False
+    ) -> EmbeddingLog:
         """Open (create, or resume) the log at `path` for this model.
 
         Raises:
@@ -107,13 +115,19 @@ class EmbeddingLog:
             if n != output_size or end > len(data):
                 break
             (crc,) = struct.unpack_from("<I", data, end - 4)
-            if crc != crc32(data[pos:end - 4]):
+            if crc != crc32(data[pos : end - 4]):
                 break
-            records[index] = LogRecord(index, input_crc, counter, bytes(data[end - 4 - n:end - 4]))
+            records[index] = LogRecord(
+                index, input_crc, counter, bytes(data[end - 4 - n : end - 4])
+            )
             pos = good_end = end
         if good_end < len(data):
-            log.warning("%s: dropping %d bytes of a torn or damaged record after %d good records",
-                        path, len(data) - good_end, len(records))
+            log.warning(
+                "%s: dropping %d bytes of a torn or damaged record after %d good records",
+                path,
+                len(data) - good_end,
+                len(records),
+            )
             with open(path, "r+b") as f:
                 f.truncate(good_end)
         return cls(path, bytes(model_hash), output_size, records, fsync)
@@ -126,7 +140,9 @@ class EmbeddingLog:
     def append(self, index: int, input_crc: int, counter: int, output: bytes) -> LogRecord:
         """Append one record and flush it to the OS (and to disk with `fsync=True`)."""
         if len(output) != self.output_size:
-            raise DeviceLogError(f"{self.path}: record {index}: expected {self.output_size} output bytes, received {len(output)}")
+            raise DeviceLogError(
+                f"{self.path}: record {index}: expected {self.output_size} output bytes, received {len(output)}"
+            )
         rec = LogRecord(index, input_crc, counter, bytes(output))
         with self._lock:
             self._file.write(encode_record(index, input_crc, counter, output))

@@ -50,8 +50,15 @@ class FaultyTransport(Transport):
         directions: "tx", "rx" or "both".
     """
 
-    def __init__(self, inner: Transport, rate: float = 1e-3, seed: int = 0,
-                 reset_after: int | None = None, reset=None, directions: str = "both"):
+    def __init__(
+        self,
+        inner: Transport,
+        rate: float = 1e-3,
+        seed: int = 0,
+        reset_after: int | None = None,
+        reset=None,
+        directions: str = "both",
+    ):
         self.inner = inner
         self.url = f"faulty({inner.url})"
         self.rate = float(rate)

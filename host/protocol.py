@@ -88,7 +88,9 @@ def encode_frame(msg_type: int, seq: int, payload: bytes = b"", status: int = 0)
     """
     payload = bytes(payload)
     if len(payload) > MAX_PAYLOAD:
-        raise ProtocolError(f"payload of type 0x{msg_type:02x}: expected at most {MAX_PAYLOAD} bytes, received {len(payload)}")
+        raise ProtocolError(
+            f"payload of type 0x{msg_type:02x}: expected at most {MAX_PAYLOAD} bytes, received {len(payload)}"
+        )
     for name, value in (("type", msg_type), ("seq", seq), ("status", status)):
         if not 0 <= int(value) <= 255:
             raise ProtocolError(f"frame field {name}: expected 0..255, received {value}")
@@ -189,11 +191,13 @@ class Packetizer:
             if len(buf) < total:
                 break
             (crc,) = struct.unpack_from("<I", buf, HEADER_SIZE + length)
-            if crc != crc32(bytes(buf[2:HEADER_SIZE + length])):
+            if crc != crc32(bytes(buf[2 : HEADER_SIZE + length])):
                 events.append(FrameError(msg_type, seq, Status.BAD_CRC, length))
                 self._drop(1)
                 continue
-            events.append(Frame(msg_type, seq, status, bytes(buf[HEADER_SIZE:HEADER_SIZE + length])))
+            events.append(
+                Frame(msg_type, seq, status, bytes(buf[HEADER_SIZE : HEADER_SIZE + length]))
+            )
             del buf[:total]
         return events
 
@@ -249,19 +253,38 @@ def _dtype_code(name: str) -> int:
     for code, dtype in DTYPE_CODES.items():
         if dtype == name:
             return code
-    raise ProtocolError(f"tensor type: expected one of {sorted(DTYPE_CODES.values())}, received {name!r}")
+    raise ProtocolError(
+        f"tensor type: expected one of {sorted(DTYPE_CODES.values())}, received {name!r}"
+    )
 
 
 def encode_info(info: BoardInfo) -> bytes:
     """The INFO payload for `info` (used by the test vectors and simulators)."""
     h, w, c = info.input_shape
     return _INFO.pack(
-        info.protocol_version, info.max_payload, info.rx_window,
-        info.firmware_version.encode()[:16], info.board.encode()[:24], bytes(info.model_hash),
-        _dtype_code(info.input_type), _dtype_code(info.output_type), h, w, c, 0, 0,
-        info.input_size, info.input_scale, info.input_zero_point,
-        info.output_size, info.output_scale, info.output_zero_point,
-        info.arena_size, info.weights_size, info.num_layers, info.counter_unit.encode()[:16],
+        info.protocol_version,
+        info.max_payload,
+        info.rx_window,
+        info.firmware_version.encode()[:16],
+        info.board.encode()[:24],
+        bytes(info.model_hash),
+        _dtype_code(info.input_type),
+        _dtype_code(info.output_type),
+        h,
+        w,
+        c,
+        0,
+        0,
+        info.input_size,
+        info.input_scale,
+        info.input_zero_point,
+        info.output_size,
+        info.output_scale,
+        info.output_zero_point,
+        info.arena_size,
+        info.weights_size,
+        info.num_layers,
+        info.counter_unit.encode()[:16],
     )
 
 
@@ -273,14 +296,57 @@ def decode_info(payload: bytes) -> BoardInfo:
     """
     if len(payload) != INFO_SIZE:
         raise ProtocolError(f"INFO payload: expected {INFO_SIZE} bytes, received {len(payload)}")
-    (ver, max_payload, window, fw, board, mhash, itype, otype, h, w, c, _r0, _r1, isize, iscale,
-     izp, osize, oscale, ozp, arena, weights, nlayers, unit) = _INFO.unpack(payload)
+    (
+        ver,
+        max_payload,
+        window,
+        fw,
+        board,
+        mhash,
+        itype,
+        otype,
+        h,
+        w,
+        c,
+        _r0,
+        _r1,
+        isize,
+        iscale,
+        izp,
+        osize,
+        oscale,
+        ozp,
+        arena,
+        weights,
+        nlayers,
+        unit,
+    ) = _INFO.unpack(payload)
     for name, code in (("input_type", itype), ("output_type", otype)):
         if code not in DTYPE_CODES:
-            raise ProtocolError(f"INFO {name}: expected a code in {sorted(DTYPE_CODES)}, received {code}")
-    return BoardInfo(ver, max_payload, window, _cstr(fw), _cstr(board), bytes(mhash),
-                     DTYPE_CODES[itype], DTYPE_CODES[otype], (h, w, c), isize, iscale, izp,
-                     osize, oscale, ozp, arena, weights, nlayers, _cstr(unit))
+            raise ProtocolError(
+                f"INFO {name}: expected a code in {sorted(DTYPE_CODES)}, received {code}"
+            )
+    return BoardInfo(
+        ver,
+        max_payload,
+        window,
+        _cstr(fw),
+        _cstr(board),
+        bytes(mhash),
+        DTYPE_CODES[itype],
+        DTYPE_CODES[otype],
+        (h, w, c),
+        isize,
+        iscale,
+        izp,
+        osize,
+        oscale,
+        ozp,
+        arena,
+        weights,
+        nlayers,
+        _cstr(unit),
+    )
 
 
 def encode_data(offset: int, chunk: bytes) -> bytes:
@@ -296,7 +362,9 @@ def encode_infer(input_bytes: bytes) -> bytes:
 def decode_infer_reply(payload: bytes, output_size: int) -> tuple[bytes, int]:
     """INFER reply payload → (output bytes, counter delta)."""
     if len(payload) != 8 + output_size:
-        raise ProtocolError(f"INFER reply: expected {8 + output_size} bytes (u64 counter + output), received {len(payload)}")
+        raise ProtocolError(
+            f"INFER reply: expected {8 + output_size} bytes (u64 counter + output), received {len(payload)}"
+        )
     (delta,) = struct.unpack_from("<Q", payload)
     return bytes(payload[8:]), delta
 
@@ -304,7 +372,9 @@ def decode_infer_reply(payload: bytes, output_size: int) -> tuple[bytes, int]:
 def decode_next_offset(payload: bytes) -> int:
     """DATA reply payload: the offset the device expects next."""
     if len(payload) != 4:
-        raise ProtocolError(f"DATA reply: expected 4 bytes (u32 next offset), received {len(payload)}")
+        raise ProtocolError(
+            f"DATA reply: expected 4 bytes (u32 next offset), received {len(payload)}"
+        )
     return struct.unpack("<I", payload)[0]
 
 
@@ -314,6 +384,8 @@ def decode_profile_reply(payload: bytes) -> tuple[int, int, list[int]]:
         raise ProtocolError(f"PROFILE reply: expected at least 8 bytes, received {len(payload)}")
     total, first, count, _ = struct.unpack_from("<HHHH", payload)
     if len(payload) != 8 + 8 * count:
-        raise ProtocolError(f"PROFILE reply: {count} counts need {8 + 8 * count} bytes, received {len(payload)}")
+        raise ProtocolError(
+            f"PROFILE reply: {count} counts need {8 + 8 * count} bytes, received {len(payload)}"
+        )
     counts = list(struct.unpack_from(f"<{count}Q", payload, 8))
     return total, first, counts

@@ -47,7 +47,7 @@ class SessionStats:
     timeouts: int = 0
     resets: int = 0
     go_backs: int = 0
-    incomplete: int = 0   # INFER answered INCOMPLETE: the crop was resumed from the board's offset
+    incomplete: int = 0  # INFER answered INCOMPLETE: the crop was resumed from the board's offset
     bytes_sent: int = 0
     payload_bytes: int = 0
 
@@ -65,13 +65,22 @@ class BoardSession:
         chunk: largest DATA chunk (bytes of input per frame); capped by the board's limits.
     """
 
-    def __init__(self, transport: Transport, expected_hash: bytes | None = None,
-                 allow_mismatch: bool = False, timeout: float = 1.0, infer_timeout: float = 30.0,
-                 retries: int = 8, chunk: int = 1024):
+    def __init__(
+        self,
+        transport: Transport,
+        expected_hash: bytes | None = None,
+        allow_mismatch: bool = False,
+        timeout: float = 1.0,
+        infer_timeout: float = 30.0,
+        retries: int = 8,
+        chunk: int = 1024,
+    ):
         self.transport = transport
         self.expected_hash = bytes(expected_hash) if expected_hash is not None else None
         if self.expected_hash is not None and len(self.expected_hash) != 32:
-            raise SessionError(f"expected_hash: expected 32 bytes (SHA-256), received {len(self.expected_hash)}")
+            raise SessionError(
+                f"expected_hash: expected 32 bytes (SHA-256), received {len(self.expected_hash)}"
+            )
         self.allow_mismatch = allow_mismatch
         self.timeout = timeout
         self.infer_timeout = infer_timeout
@@ -163,7 +172,9 @@ class BoardSession:
         self._drain()
         reply = self._request(MsgType.HELLO, self.expected_hash or b"", self.timeout)
         if reply.status not in (Status.OK, Status.MODEL_MISMATCH):
-            raise SessionError(f"{self.transport.url}: HELLO answered with status {_status(reply.status)}")
+            raise SessionError(
+                f"{self.transport.url}: HELLO answered with status {_status(reply.status)}"
+            )
         info = P.decode_info(reply.payload)
         if info.protocol_version != P.PROTOCOL_VERSION:
             raise SessionError(
@@ -172,8 +183,10 @@ class BoardSession:
         if reply.status == Status.MODEL_MISMATCH or (
             self.expected_hash is not None and info.model_hash != self.expected_hash
         ):
-            msg = (f"{self.transport.url}: the board runs model {info.model_hash.hex()}, "
-                   f"expected {self.expected_hash.hex() if self.expected_hash else '?'}: flash the firmware built from this model")
+            msg = (
+                f"{self.transport.url}: the board runs model {info.model_hash.hex()}, "
+                f"expected {self.expected_hash.hex() if self.expected_hash else '?'}: flash the firmware built from this model"
+            )
             if not self.allow_mismatch:
                 raise ModelMismatchError(msg)
             log.warning("%s", msg)
@@ -217,14 +230,23 @@ class BoardSession:
                 failures = 0 if start < have < len(data) else failures + 1
                 start = have if have < len(data) else 0  # all there but CRC differs: resend all
                 self.stats.incomplete += 1
-                log.info("%s: board holds %d of %d bytes; resending from %d", self.transport.url,
-                         have, len(data), start)
+                log.info(
+                    "%s: board holds %d of %d bytes; resending from %d",
+                    self.transport.url,
+                    have,
+                    len(data),
+                    start,
+                )
                 continue
             if reply.status != Status.OK:
-                raise SessionError(f"{self.transport.url}: INFER answered with status {_status(reply.status)}")
+                raise SessionError(
+                    f"{self.transport.url}: INFER answered with status {_status(reply.status)}"
+                )
             self.stats.payload_bytes += len(data)
             return P.decode_infer_reply(reply.payload, info.output_size)
-        raise SessionError(f"{self.transport.url}: INFER did not complete after {self.retries + 1} attempts")
+        raise SessionError(
+            f"{self.transport.url}: INFER did not complete after {self.retries + 1} attempts"
+        )
 
     def _transfer(self, data: bytes, start: int = 0, wait_acks: bool = False) -> None:
         """Send the input from `start` as DATA chunks, go-back-N under the board's credit window.
@@ -237,8 +259,8 @@ class BoardSession:
         size = len(data)
         window = max(info.rx_window - 2 * P.OVERHEAD - 8, 64)  # room for the INFER that follows
         chunk = max(1, min(self.chunk, info.max_payload - 4, window - P.OVERHEAD - 4))
-        base = start        # bytes the board confirmed
-        next_off = start    # next byte to send
+        base = start  # bytes the board confirmed
+        next_off = start  # next byte to send
         outstanding: dict[int, tuple[int, int, int]] = {}  # seq -> (offset, end, frame bytes)
         inflight = 0
         last_progress = time.monotonic()
@@ -267,7 +289,11 @@ class BoardSession:
                     inflight = sum(f for (_o, _e, f) in outstanding.values())
                     last_progress = time.monotonic()
                     failures = 0
-                elif isinstance(ev, Frame) and ev.status == Status.BAD_OFFSET and len(ev.payload) == 4:
+                elif (
+                    isinstance(ev, Frame)
+                    and ev.status == Status.BAD_OFFSET
+                    and len(ev.payload) == 4
+                ):
                     # The board says where it stands: that is the truth, ahead or behind.
                     go_back = min(P.decode_next_offset(ev.payload), size)
                     base = go_back
@@ -279,7 +305,9 @@ class BoardSession:
                 self.stats.timeouts += 1
                 failures += 1
                 if failures > self.retries:
-                    raise SessionError(f"{self.transport.url}: DATA not acknowledged after {self.retries + 1} attempts")
+                    raise SessionError(
+                        f"{self.transport.url}: DATA not acknowledged after {self.retries + 1} attempts"
+                    )
                 go_back = base
             if go_back is not None:
                 self.stats.go_backs += 1
@@ -301,23 +329,33 @@ class BoardSession:
                 counts: list[int] = []
                 total = None
                 while total is None or len(counts) < total:
-                    reply = self._request(MsgType.PROFILE, len(counts).to_bytes(2, "little"), self.infer_timeout)
+                    reply = self._request(
+                        MsgType.PROFILE, len(counts).to_bytes(2, "little"), self.infer_timeout
+                    )
                     if reply.status == Status.INCOMPLETE:
                         raise _BoardReset()
                     if reply.status != Status.OK:
-                        raise SessionError(f"{self.transport.url}: PROFILE answered with status {_status(reply.status)}")
+                        raise SessionError(
+                            f"{self.transport.url}: PROFILE answered with status {_status(reply.status)}"
+                        )
                     total, first, page = P.decode_profile_reply(reply.payload)
                     if first != len(counts):
-                        raise ProtocolError(f"PROFILE page: expected first layer {len(counts)}, received {first}")
+                        raise ProtocolError(
+                            f"PROFILE page: expected first layer {len(counts)}, received {first}"
+                        )
                     if not page and len(counts) < total:
                         raise ProtocolError("PROFILE page: empty page before the last layer")
                     counts.extend(page)
                 if total != info.num_layers:
-                    raise ProtocolError(f"PROFILE: expected {info.num_layers} layers, received {total}")
+                    raise ProtocolError(
+                        f"PROFILE: expected {info.num_layers} layers, received {total}"
+                    )
                 return counts
             except _BoardReset:
                 self._after_reset()
-        raise SessionError(f"{self.transport.url}: PROFILE did not complete after {self.retries + 1} attempts")
+        raise SessionError(
+            f"{self.transport.url}: PROFILE did not complete after {self.retries + 1} attempts"
+        )
 
     def reset(self) -> BoardInfo:
         """Ask the board to reset its protocol state; waits for BOOT and says HELLO again."""

@@ -83,9 +83,13 @@ class SerialTransport(Transport):
         if self._port is not None:
             return
         try:
-            self._port = serial.serial_for_url(self.url, baudrate=self.baud, timeout=0, write_timeout=1.0)
+            self._port = serial.serial_for_url(
+                self.url, baudrate=self.baud, timeout=0, write_timeout=1.0
+            )
         except (serial.SerialException, ValueError, OSError) as err:
-            raise TransportError(f"cannot open port {self.url!r} at {self.baud} baud: {err}") from err
+            raise TransportError(
+                f"cannot open port {self.url!r} at {self.baud} baud: {err}"
+            ) from err
 
     def close(self) -> None:
         if self._port is not None:
@@ -129,7 +133,9 @@ class SerialTransport(Transport):
             port.write_timeout = max(0.001, timeout)
             port.write(bytes(data))
         except serial.SerialTimeoutException as err:
-            raise LinkTimeoutError(f"{self.url}: could not write {len(data)} bytes within {timeout:.3f} s") from err
+            raise LinkTimeoutError(
+                f"{self.url}: could not write {len(data)} bytes within {timeout:.3f} s"
+            ) from err
         except (serial.SerialException, OSError) as err:
             raise LinkClosedError(f"{self.url}: {err}") from err
 

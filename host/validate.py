@@ -49,10 +49,16 @@ def random_inputs(oracle: Oracle, n: int = DEFAULT_RANDOM_INPUTS, seed: int = 0)
     return rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
 
 
-def validate(dir: str | Path = ".", port: str | None = None, board: str | None = None,
-             inputs: str | Path | None = None, outputs: str | Path | None = None,
-             reference: str | Path | None = None, baud: int = DEFAULT_BAUD,
-             session_kwargs: dict | None = None) -> dict:
+def validate(
+    dir: str | Path = ".",
+    port: str | None = None,
+    board: str | None = None,
+    inputs: str | Path | None = None,
+    outputs: str | Path | None = None,
+    reference: str | Path | None = None,
+    baud: int = DEFAULT_BAUD,
+    session_kwargs: dict | None = None,
+) -> dict:
     """Run inputs on the board of project `dir`, compare with the reference, write validation.json.
 
     Args:
@@ -78,7 +84,11 @@ def validate(dir: str | Path = ".", port: str | None = None, board: str | None =
     else:
         xs = _load_npy(inputs, "--inputs")
         want = tuple(oracle.input_shape[1:])
-        if xs.ndim != len(want) + 1 or tuple(xs.shape[1:]) != want or xs.dtype != oracle.input_dtype:
+        if (
+            xs.ndim != len(want) + 1
+            or tuple(xs.shape[1:]) != want
+            or xs.dtype != oracle.input_dtype
+        ):
             raise ConfigError(
                 f"--inputs {inputs}: expected (N, {', '.join(map(str, want))}) {oracle.input_dtype}, "
                 f"received {xs.shape} {xs.dtype}"
@@ -97,8 +107,14 @@ def validate(dir: str | Path = ".", port: str | None = None, board: str | None =
         started = entry() if isinstance(entry, type) else entry
         url = started.start(project)
     try:
-        dev = run_on_boards([x.tobytes() for x in xs], [url], expected_hash=model_hash(model),
-                            output_size=output_size, baud=baud, session_kwargs=session_kwargs)
+        dev = run_on_boards(
+            [x.tobytes() for x in xs],
+            [url],
+            expected_hash=model_hash(model),
+            output_size=output_size,
+            baud=baud,
+            session_kwargs=session_kwargs,
+        )
     finally:
         if started is not None:
             started.stop()
@@ -108,7 +124,9 @@ def validate(dir: str | Path = ".", port: str | None = None, board: str | None =
     if reference is not None:
         ref = _load_npy(reference, "--reference")
         if ref.shape != got.shape:
-            raise ConfigError(f"--reference {reference}: expected shape {got.shape}, received {ref.shape}")
+            raise ConfigError(
+                f"--reference {reference}: expected shape {got.shape}, received {ref.shape}"
+            )
     else:
         ref = oracle.run(xs)
     quant = oracle.output_quantization if out_dtype != np.float32 else None
@@ -122,5 +140,3 @@ def validate(dir: str | Path = ".", port: str | None = None, board: str | None =
             f"mean_cosine={report['mean_cosine']:.6f} (see {project / 'validation.json'})"
         )
     return report
-
-

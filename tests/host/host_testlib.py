@@ -22,8 +22,10 @@ CDIR = Path(__file__).resolve().parent / "c"
 SAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 CFLAGS = ["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *SAN]
 FAKE_HASH = bytes(range(32))
-SAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
-           "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=98"}
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=98",
+}
 
 
 def have_gcc() -> bool:
@@ -34,15 +36,27 @@ def render_main(out: Path, name: str = "fake") -> Path:
     """Render main.c.j2 with the context the board engineer's generator passes."""
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     text = env.from_string((APP / "main.c.j2").read_text()).render(
-        name=name, NAME=name.upper(), board="test-pty", reidtool_version="0.1.0",
-        command="pytest", model_hash=FAKE_HASH.hex(), network={})
+        name=name,
+        NAME=name.upper(),
+        board="test-pty",
+        reidtool_version="0.1.0",
+        command="pytest",
+        model_hash=FAKE_HASH.hex(),
+        network={},
+    )
     path = out / "main.c"
     path.write_text(text)
     return path
 
 
-def build_firmware(out: Path, profiling: bool = True, h: int = 32, w: int = 16,
-                   model_hash: bytes | None = None, sanitize: bool = True) -> Path:
+def build_firmware(
+    out: Path,
+    profiling: bool = True,
+    h: int = 32,
+    w: int = 16,
+    model_hash: bytes | None = None,
+    sanitize: bool = True,
+) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     main = render_main(out)
     exe = out / "firmware"
@@ -50,8 +64,19 @@ def build_firmware(out: Path, profiling: bool = True, h: int = 32, w: int = 16,
     if model_hash is not None:
         defs.append("-DFAKE_MODEL_HASH_BYTES=" + ",".join(f"0x{b:02x}" for b in model_hash))
     flags = CFLAGS if sanitize else [f for f in CFLAGS if f not in SAN and f != "-O1"] + ["-O2"]
-    cmd = ["gcc", *flags, *defs, f"-I{CDIR}", f"-I{APP}", str(main), str(APP / "protocol.c"),
-           str(CDIR / "fake_network.c"), str(CDIR / "board_pty.c"), "-o", str(exe)]
+    cmd = [
+        "gcc",
+        *flags,
+        *defs,
+        f"-I{CDIR}",
+        f"-I{APP}",
+        str(main),
+        str(APP / "protocol.c"),
+        str(CDIR / "fake_network.c"),
+        str(CDIR / "board_pty.c"),
+        "-o",
+        str(exe),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"firmware build failed: {proc.stderr}")
@@ -89,8 +114,16 @@ def tiny_int8_model(path: Path, h: int = 32, w: int = 16, dim: int = 64) -> Path
 def build_vector_tool(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     exe = out / "vector_tool"
-    cmd = ["gcc", *CFLAGS, f"-I{CDIR}", f"-I{APP}", str(CDIR / "vector_tool.c"), str(APP / "protocol.c"),
-           "-o", str(exe)]
+    cmd = [
+        "gcc",
+        *CFLAGS,
+        f"-I{CDIR}",
+        f"-I{APP}",
+        str(CDIR / "vector_tool.c"),
+        str(APP / "protocol.c"),
+        "-o",
+        str(exe),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     return exe
 
@@ -106,12 +139,19 @@ class FirmwareProcess:
     """The test firmware running on a pty; `path` is the pty to open. `stop()` returns stderr."""
 
     def __init__(self, exe: Path):
-        self.proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env={**os.environ, **SAN_ENV},
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(exe)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **SAN_ENV},
+            start_new_session=True,
+        )
         self.path = self.proc.stdout.readline().decode().strip()
         if not self.path.startswith("/dev/"):
-            raise RuntimeError(f"firmware did not print its pty: {self.path!r} {self.proc.stderr.read()!r}")
+            raise RuntimeError(
+                f"firmware did not print its pty: {self.path!r} {self.proc.stderr.read()!r}"
+            )
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -34,17 +34,30 @@ def setup(tmp_path_factory):
     digest = hashlib.sha256(model.read_bytes()).digest()
     exe = build_firmware(root / "fw", model_hash=digest)
     data = root / "data"
-    make_dataset(data, identities=8, images_per_id=4, query_per_id=1, test_fraction=0.5, seed=1,
-                 height=64, width=32)
+    make_dataset(
+        data,
+        identities=8,
+        images_per_id=4,
+        query_per_id=1,
+        test_fraction=0.5,
+        seed=1,
+        height=64,
+        width=32,
+    )
     return SimpleNamespace(root=root, model=model, digest=digest, exe=exe, data=data)
 
 
 def loaded_for(setup, run_root, **evaluation):
     cfg = {
         "model": {"model_path": str(setup.model), "input_shape": [32, 16, 3]},
-        "dataset": {"test_query_path": str(setup.data / "reid_test" / "query"),
-                    "test_gallery_path": str(setup.data / "reid_test" / "gallery")},
-        "preprocessing": {"color_mode": "rgb", "resizing": {"interpolation": "bilinear", "aspect_ratio": "fit"}},
+        "dataset": {
+            "test_query_path": str(setup.data / "reid_test" / "query"),
+            "test_gallery_path": str(setup.data / "reid_test" / "gallery"),
+        },
+        "preprocessing": {
+            "color_mode": "rgb",
+            "resizing": {"interpolation": "bilinear", "aspect_ratio": "fit"},
+        },
         "evaluation": {"reid_distance_metric": "cosine", **evaluation},
     }
     return SimpleNamespace(cfg=cfg, run=RunDir(run_root).create())
@@ -59,12 +72,26 @@ def test_hil_eval_resume_and_farm_give_identical_metrics(setup, tmp_path):
         block = hil_eval(one, ports=[a.path], allow_mismatch=True, session_kwargs=FAST)
         saved = json.loads(one.run.metrics_path.read_text())["device"]
         assert saved["rank1"] == block["rank1"] and saved["board"] == "test-pty"
-        for key in ("rank1", "rank5", "rank10", "mAP", "mINP", "cmc", "num_query", "num_gallery",
-                    "crops_per_s", "exact_match_fraction", "max_abs_diff", "mean_cosine"):
+        for key in (
+            "rank1",
+            "rank5",
+            "rank10",
+            "mAP",
+            "mINP",
+            "cmc",
+            "num_query",
+            "num_gallery",
+            "crops_per_s",
+            "exact_match_fraction",
+            "max_abs_diff",
+            "mean_cosine",
+        ):
             assert key in block
         assert block["link"] == {"url": a.path, "baud": 921600}
         assert block["inference"]["counter"] == "wallclock" and block["inference"]["unit"] == "s"
-        assert 0 < block["inference"]["min"] <= block["inference"]["mean"] <= block["inference"]["max"]
+        assert (
+            0 < block["inference"]["min"] <= block["inference"]["mean"] <= block["inference"]["max"]
+        )
         n = block["crops"]
         assert n == block["num_query"] + block["num_gallery"] and block["crops_from_log"] == 0
         # The stand-in network is not the model: caught, and refused without --allow-mismatch.
@@ -87,8 +114,16 @@ def test_hil_eval_resume_and_farm_give_identical_metrics(setup, tmp_path):
         sharded = hil_eval(farm, ports=[a.path, b.path], allow_mismatch=True, session_kwargs=FAST)
 
     for other in (again, sharded):
-        for key in ("rank1", "rank5", "mAP", "mINP", "cmc", "exact_match_fraction", "max_abs_diff",
-                    "mean_cosine"):
+        for key in (
+            "rank1",
+            "rank5",
+            "mAP",
+            "mINP",
+            "cmc",
+            "exact_match_fraction",
+            "max_abs_diff",
+            "mean_cosine",
+        ):
             assert other[key] == block[key], key
 
 
@@ -96,8 +131,12 @@ def test_hil_eval_refuses_a_board_running_another_model(setup, tmp_path):
     exe = build_firmware(tmp_path / "other_fw")  # default hash 00 01 02 ...
     with FirmwareProcess(exe) as fw:
         with pytest.raises(ModelMismatchError, match=setup.digest.hex()):
-            hil_eval(loaded_for(setup, tmp_path / "r"), ports=[fw.path], allow_mismatch=False,
-                     session_kwargs=FAST)
+            hil_eval(
+                loaded_for(setup, tmp_path / "r"),
+                ports=[fw.path],
+                allow_mismatch=False,
+                session_kwargs=FAST,
+            )
 
 
 def test_validate_with_reference_and_against_the_oracle(setup, tmp_path):
@@ -109,8 +148,14 @@ def test_validate_with_reference_and_against_the_oracle(setup, tmp_path):
     ref = np.stack([np.frombuffer(fake_network(x), np.int8) for x in xs]).reshape(6, 64)
     np.save(tmp_path / "ref.npy", ref)
     with FirmwareProcess(setup.exe) as fw:
-        report = validate(project, port=fw.path, inputs=tmp_path / "x.npy", outputs=tmp_path / "y.npy",
-                          reference=tmp_path / "ref.npy", session_kwargs=FAST)
+        report = validate(
+            project,
+            port=fw.path,
+            inputs=tmp_path / "x.npy",
+            outputs=tmp_path / "y.npy",
+            reference=tmp_path / "ref.npy",
+            session_kwargs=FAST,
+        )
         assert report["exact_match_fraction"] == 1.0 and report["max_abs_diff"] == 0
         assert report["mean_cosine"] == pytest.approx(1.0)
         y = np.load(tmp_path / "y.npy", allow_pickle=False)

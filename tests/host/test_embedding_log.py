@@ -61,5 +61,8 @@ def test_another_model_is_refused(tmp_path):
 
 
 def test_wrong_output_size_is_rejected(tmp_path):
-    with EmbeddingLog.open(tmp_path / "l.log", HASH, 16) as log, pytest.raises(DeviceLogError, match="16"):
+    with (
+        EmbeddingLog.open(tmp_path / "l.log", HASH, 16) as log,
+        pytest.raises(DeviceLogError, match="16"),
+    ):
         log.append(0, 0, 0, b"short")

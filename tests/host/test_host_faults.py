@@ -56,7 +56,7 @@ def test_reset_is_a_reset_frame_at_the_given_byte():
     faulty.write(bytes(80), timeout=1)
     faulty.write(bytes(80), timeout=1)
     reset = P.encode_frame(P.MsgType.RESET, 0xEE)
-    assert bytes(inner.written[100:100 + len(reset)]) == reset
+    assert bytes(inner.written[100 : 100 + len(reset)]) == reset
     assert len(inner.written) == 160 + len(reset) and faulty.counts.resets == 1
     events = P.Packetizer().feed(bytes(inner.written))
     assert [(e.type, e.seq) for e in events] == [(P.MsgType.RESET, 0xEE)]

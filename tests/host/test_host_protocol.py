@@ -21,7 +21,9 @@ def doc_vectors() -> list[list[str]]:
     text = DOC.read_text()
     block = re.search(r"```vectors\n(.*?)```", text, re.S)
     assert block, "docs/protocol.md has no ```vectors block"
-    lines = [ln.split() for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln.split() for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")
+    ]
     assert len(lines) >= 20
     return lines
 
@@ -75,8 +77,9 @@ def vector_tool(tmp_path_factory):
 
 
 def run_tool(tool, lines: list[str]) -> list[str]:
-    proc = subprocess.run([str(tool)], input="\n".join(lines) + "\n", capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [str(tool)], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr, proc.stderr
     return proc.stdout.splitlines()
@@ -121,14 +124,18 @@ def damaged_stream(rng: random.Random) -> bytes:
     for _ in range(rng.randrange(1, 8)):
         kind = rng.randrange(6)
         payload = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 4, 40, 1032])))
-        frame = bytearray(P.encode_frame(rng.randrange(256), rng.randrange(256), payload, rng.randrange(10)))
+        frame = bytearray(
+            P.encode_frame(rng.randrange(256), rng.randrange(256), payload, rng.randrange(10))
+        )
         if kind == 1:
             frame = frame[: rng.randrange(1, len(frame))]
         elif kind == 2:
             i = rng.randrange(len(frame))
             frame[i] ^= 1 << rng.randrange(8)
         elif kind == 3:
-            frame = bytearray(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 30)))) + frame
+            frame = (
+                bytearray(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 30)))) + frame
+            )
         elif kind == 4:
             head = bytearray(P.SYNC + struct.pack("<BBBH", 2, 1, 0, rng.randrange(1033, 65536)))
             frame = head + bytes([P.header_check(head)]) + frame
@@ -150,8 +157,12 @@ def test_c_and_python_decoders_agree_on_random_damaged_streams(vector_tool):
 
 
 def test_packetizer_recovers_every_frame_after_garbage_and_a_truncated_frame():
-    good = [P.encode_frame(P.MsgType.DATA, s, P.encode_data(s * 10, bytes([s] * 10))) for s in range(5)]
-    stream = b"\xa5\xa5\x00\x5a" + good[0] + good[1][:7] + good[2] + b"garbage\xa5" + good[3] + good[4]
+    good = [
+        P.encode_frame(P.MsgType.DATA, s, P.encode_data(s * 10, bytes([s] * 10))) for s in range(5)
+    ]
+    stream = (
+        b"\xa5\xa5\x00\x5a" + good[0] + good[1][:7] + good[2] + b"garbage\xa5" + good[3] + good[4]
+    )
     pk = P.Packetizer()
     frames = [e for e in pk.feed(stream) if isinstance(e, P.Frame)]
     assert [f.seq for f in frames] == [0, 2, 3, 4]
@@ -166,8 +177,27 @@ def test_encode_rejects_out_of_range_fields():
 
 
 def test_info_round_trip_and_size_check():
-    info = P.BoardInfo(1, 1032, 4096, "reidtool 0.1.0", "qemu-m55", bytes(range(32)), "uint8", "int8",
-                       (64, 32, 3), 6144, 1.0, 0, 128, 0.0078125, -3, 50000, 120000, 42, "instructions")
+    info = P.BoardInfo(
+        1,
+        1032,
+        4096,
+        "reidtool 0.1.0",
+        "qemu-m55",
+        bytes(range(32)),
+        "uint8",
+        "int8",
+        (64, 32, 3),
+        6144,
+        1.0,
+        0,
+        128,
+        0.0078125,
+        -3,
+        50000,
+        120000,
+        42,
+        "instructions",
+    )
     payload = P.encode_info(info)
     assert len(payload) == P.INFO_SIZE == 144
     assert P.decode_info(payload) == info

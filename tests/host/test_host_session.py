@@ -65,7 +65,9 @@ def test_faults_and_a_reset_give_exactly_the_fault_free_results(board):
     with open_transport(board.path) as link:
         clean = [BoardSession(link, expected_hash=FAKE_HASH).infer(c)[0] for c in data[:1]]
         faulty = FaultyTransport(link, rate=1e-3, seed=7, reset_after=20_000)
-        session = BoardSession(faulty, expected_hash=FAKE_HASH, timeout=0.2, infer_timeout=0.5, chunk=256)
+        session = BoardSession(
+            faulty, expected_hash=FAKE_HASH, timeout=0.2, infer_timeout=0.5, chunk=256
+        )
         results = [session.infer(c)[0] for c in data]
     assert results[0] == clean[0]
     assert results == [fake_network(np.frombuffer(c, np.uint8)) for c in data]
@@ -116,7 +118,16 @@ def test_bad_frames_get_protocol_errors_and_never_a_crash(board):
         truncated = P.encode_frame(P.MsgType.DATA, 0x16, P.encode_data(0, bytes(300)))[:150]
         incomplete = P.encode_frame(P.MsgType.INFER, 0x17, P.encode_infer(bytes(1536)))
         garbage = bytes(np.random.default_rng(3).integers(0, 256, 3000, dtype=np.uint8))
-        stream = bytes(bad_crc) + oversized + wrong_len + past_end + unknown + incomplete + garbage + truncated
+        stream = (
+            bytes(bad_crc)
+            + oversized
+            + wrong_len
+            + past_end
+            + unknown
+            + incomplete
+            + garbage
+            + truncated
+        )
         # A truncated frame is completed by the bytes after it, fails its CRC and is rescanned:
         # the HELLOs inside its span are still answered.
         events = exchange(link, stream + good * 14)

@@ -16,7 +16,9 @@ from toolchain.errors import UnknownNameError
 def test_scheme_selection_and_unknown_schemes():
     assert scheme_of("socket://127.0.0.1:4000") == "socket"
     assert scheme_of("/dev/pts/3") == "serial" and scheme_of("COM5") == "serial"
-    with pytest.raises(UnknownNameError, match="Unknown transport scheme 'http'.*loop, serial, socket"):
+    with pytest.raises(
+        UnknownNameError, match="Unknown transport scheme 'http'.*loop, serial, socket"
+    ):
         open_transport("http://127.0.0.1:80")
     with pytest.raises(TransportError, match="expected socket://"):
         open_transport("ttyACM0")
