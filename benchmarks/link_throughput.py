@@ -180,7 +180,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     sizes = [(64, 32, args.crops)] + ([(256, 128, 2)] if args.big else [])
     print(
-        f"link: {BAUD} baud 8N1 = {capacity:.0f} B/s per direction; reidtool protocol vs ST 33-byte + 0xAA"
+        f"link: {BAUD} baud 8N1 = {capacity:.0f} B/s per direction; reidtool protocol vs ST "
+        "33-byte + 0xAA"
     )
     print(f"{'crop':>10} {'latency':>8} {'scheme':>9} {'crops/s':>8} {'efficiency':>10}")
     with tempfile.TemporaryDirectory() as tmp:

@@ -209,7 +209,8 @@ def run_on_boards(
                 info = session.connect()
                 if info.output_size != output_size:
                     raise SessionError(
-                        f"{url}: board output is {info.output_size} bytes, the model's is {output_size}"
+                        f"{url}: board output is {info.output_size} bytes, the model's is "
+                        f"{output_size}"
                     )
                 infos[url] = info
                 while not stop.is_set():
@@ -280,7 +281,7 @@ def inference_stats(counters: np.ndarray, unit: str) -> dict:
 
 
 def int8_model_of(cfg: Any, run: Any) -> Path:
-    """The int8 `.tflite` to evaluate: `model.model_path` if it is one, else the run's quantized model."""
+    """The int8 `.tflite`: `model.model_path` if it is one, else the run's quantized model."""
     from toolchain.evaluation.evaluator import cfg_value
 
     for key in ("model.model_path", "general.model_path"):
@@ -294,7 +295,8 @@ def int8_model_of(cfg: Any, run: Any) -> Path:
     if candidates:
         return candidates[0]
     raise ConfigError(
-        "on-device evaluation needs an int8 .tflite: set model.model_path to one, or quantize first "
+        "on-device evaluation needs an int8 .tflite: set model.model_path to one, or "
+        "quantize first "
         f"(no *_int8.tflite in {run.quantized_models_dir})"
     )
 
@@ -440,7 +442,8 @@ def hil_eval(
     perfect = agree["exact_match_fraction"] == 1.0 and agree["max_abs_diff"] == 0
     if not perfect:
         msg = (
-            f"board outputs differ from the oracle's: exact_match_fraction={agree['exact_match_fraction']}, "
+            "board outputs differ from the oracle's: "
+            f"exact_match_fraction={agree['exact_match_fraction']}, "
             f"max_abs_diff={agree['max_abs_diff']}, mean_cosine={agree['mean_cosine']:.6f} "
             f"(expected 1.0 / 0 / 1.0)"
         )

@@ -6,7 +6,7 @@ appended as one self-checking record and flushed as it arrives; a rerun reads th
 back, cuts off a torn last record, and only sends the crops that are missing.
 
 File layout (little-endian):
-    header  b"RTEL" | u16 version (1) | u16 output size | u8[32] model SHA-256 | u32 CRC-32 of the above
+    header  b"RTEL" | u16 version (1) | u16 output size | u8[32] model SHA-256 | u32 CRC-32
     record  u32 crop index | u32 CRC-32 of the crop's input bytes | u64 counter delta |
             u16 n | u8[n] output tensor | u32 CRC-32 of the record's preceding bytes
 
@@ -41,7 +41,7 @@ _RECORD_HEAD = struct.Struct("<IIQH")
 
 @dataclass(frozen=True)
 class LogRecord:
-    """One board answer: which crop, the crop's input CRC, the counter delta and the output bytes."""
+    """One board answer: crop index, the crop's input CRC, counter delta, output bytes."""
 
     index: int
     input_crc: int
@@ -102,8 +102,10 @@ class EmbeddingLog:
                 path.write_bytes(header)  # torn while writing the header itself
                 return cls(path, bytes(model_hash), output_size, records, fsync)
             raise DeviceLogError(
-                f"{path}: expected a device embedding log of model {bytes(model_hash).hex()[:16]}... "
-                f"with {output_size}-byte outputs; the file belongs to another model or is not a log. "
+                f"{path}: expected a device embedding log of model "
+                f"{bytes(model_hash).hex()[:16]}... "
+                f"with {output_size}-byte outputs; the file belongs to another model or is "
+                "not a log. "
                 "Move it away to start over."
             )
         good_end = pos = len(header)
@@ -141,7 +143,8 @@ class EmbeddingLog:
         """Append one record and flush it to the OS (and to disk with `fsync=True`)."""
         if len(output) != self.output_size:
             raise DeviceLogError(
-                f"{self.path}: record {index}: expected {self.output_size} output bytes, received {len(output)}"
+                f"{self.path}: record {index}: expected {self.output_size} output bytes, "
+                f"received {len(output)}"
             )
         rec = LogRecord(index, input_crc, counter, bytes(output))
         with self._lock:

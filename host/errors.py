@@ -28,11 +28,11 @@ class LinkTimeoutError(TransportError):
 
 
 class ProtocolError(HostError):
-    """A frame is malformed (bad sync, header check, length, CRC) or a reply is not the expected one."""
+    """A frame is malformed (sync, header check, length, CRC) or a reply is unexpected."""
 
 
 class SessionError(HostError):
-    """The board did not answer a request correctly after every retry, or answered with an error status."""
+    """No correct answer to a request after every retry, or an error status."""
 
 
 class ModelMismatchError(SessionError):
@@ -40,4 +40,4 @@ class ModelMismatchError(SessionError):
 
 
 class DeviceLogError(HostError):
-    """`device_embeddings.log` belongs to another model or run, or is damaged before its last record."""
+    """`device_embeddings.log` belongs to another model, or is not a log."""

@@ -65,12 +65,12 @@ class Status(enum.IntEnum):
 
 
 def crc32(data: bytes, crc: int = 0) -> int:
-    """CRC-32 (IEEE 802.3, reflected 0xEDB88320, init and xor-out 0xFFFFFFFF): `crc32(b"123456789") == 0xCBF43926`."""
+    """CRC-32 (IEEE 802.3, zlib): `crc32(b"123456789") == 0xCBF43926`."""
     return zlib.crc32(data, crc) & 0xFFFFFFFF
 
 
 def header_check(header7: bytes) -> int:
-    """The header check byte: low byte of CRC-32 over header bytes 2..6 (type, seq, status, length)."""
+    """Header check byte: low byte of CRC-32 over header bytes 2..6."""
     return crc32(bytes(header7[2:7])) & 0xFF
 
 
@@ -89,7 +89,8 @@ def encode_frame(msg_type: int, seq: int, payload: bytes = b"", status: int = 0)
     payload = bytes(payload)
     if len(payload) > MAX_PAYLOAD:
         raise ProtocolError(
-            f"payload of type 0x{msg_type:02x}: expected at most {MAX_PAYLOAD} bytes, received {len(payload)}"
+            f"payload of type 0x{msg_type:02x}: expected at most {MAX_PAYLOAD} bytes, "
+            f"received {len(payload)}"
         )
     for name, value in (("type", msg_type), ("seq", seq), ("status", status)):
         if not 0 <= int(value) <= 255:
@@ -116,7 +117,7 @@ class Frame:
 
 @dataclass(frozen=True)
 class FrameError:
-    """A frame with a valid header whose body was rejected (`status` says why: BAD_CRC or BAD_LENGTH)."""
+    """A frame with a valid header but a rejected body (`status`: BAD_CRC or BAD_LENGTH)."""
 
     type: int
     seq: int
@@ -363,7 +364,8 @@ def decode_infer_reply(payload: bytes, output_size: int) -> tuple[bytes, int]:
     """INFER reply payload → (output bytes, counter delta)."""
     if len(payload) != 8 + output_size:
         raise ProtocolError(
-            f"INFER reply: expected {8 + output_size} bytes (u64 counter + output), received {len(payload)}"
+            f"INFER reply: expected {8 + output_size} bytes (u64 counter + output), "
+            f"received {len(payload)}"
         )
     (delta,) = struct.unpack_from("<Q", payload)
     return bytes(payload[8:]), delta

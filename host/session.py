@@ -155,7 +155,8 @@ class BoardSession:
             if not resend:
                 self.stats.timeouts += 1
         raise SessionError(
-            f"{self.transport.url}: no valid reply to {MsgType(msg_type).name} after {self.retries + 1} attempts"
+            f"{self.transport.url}: no valid reply to {MsgType(msg_type).name} after "
+            f"{self.retries + 1} attempts"
         )
 
     # ---- requests ----------------------------------------------------------------------
@@ -178,14 +179,16 @@ class BoardSession:
         info = P.decode_info(reply.payload)
         if info.protocol_version != P.PROTOCOL_VERSION:
             raise SessionError(
-                f"{self.transport.url}: protocol version expected {P.PROTOCOL_VERSION}, board speaks {info.protocol_version}"
+                f"{self.transport.url}: protocol version expected {P.PROTOCOL_VERSION}, "
+                f"board speaks {info.protocol_version}"
             )
         if reply.status == Status.MODEL_MISMATCH or (
             self.expected_hash is not None and info.model_hash != self.expected_hash
         ):
             msg = (
                 f"{self.transport.url}: the board runs model {info.model_hash.hex()}, "
-                f"expected {self.expected_hash.hex() if self.expected_hash else '?'}: flash the firmware built from this model"
+                f"expected {self.expected_hash.hex() if self.expected_hash else '?'}: flash "
+                "the firmware built from this model"
             )
             if not self.allow_mismatch:
                 raise ModelMismatchError(msg)
@@ -210,7 +213,8 @@ class BoardSession:
         data = bytes(input_bytes)
         if len(data) != info.input_size:
             raise SessionError(
-                f"input for {info.board}: expected {info.input_size} bytes {info.input_shape} {info.input_type}, received {len(data)}"
+                f"input for {info.board}: expected {info.input_size} bytes "
+                f"{info.input_shape} {info.input_type}, received {len(data)}"
             )
         start = 0
         failures = 0
@@ -306,7 +310,8 @@ class BoardSession:
                 failures += 1
                 if failures > self.retries:
                     raise SessionError(
-                        f"{self.transport.url}: DATA not acknowledged after {self.retries + 1} attempts"
+                        f"{self.transport.url}: DATA not acknowledged after "
+                        f"{self.retries + 1} attempts"
                     )
                 go_back = base
             if go_back is not None:
@@ -317,7 +322,7 @@ class BoardSession:
                 last_progress = time.monotonic()
 
     def profile(self, input_bytes: bytes) -> list[int]:
-        """Per-layer counter deltas of one inference of `input_bytes` (firmware built with profiling).
+        """Per-layer counter deltas of one inference (firmware built with profiling).
 
         Raises:
             SessionError: the firmware has no profiling (UNSUPPORTED), or no answer.
@@ -336,7 +341,8 @@ class BoardSession:
                         raise _BoardReset()
                     if reply.status != Status.OK:
                         raise SessionError(
-                            f"{self.transport.url}: PROFILE answered with status {_status(reply.status)}"
+                            f"{self.transport.url}: PROFILE answered with status "
+                            f"{_status(reply.status)}"
                         )
                     total, first, page = P.decode_profile_reply(reply.payload)
                     if first != len(counts):

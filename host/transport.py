@@ -153,12 +153,13 @@ def scheme_of(url: str) -> str:
     if url.startswith("/") or re.match(r"^COM\d+$", url, re.IGNORECASE):
         return "serial"
     raise TransportError(
-        f"port {url!r}: expected socket://HOST:PORT, a device path (/dev/ttyACM0, /dev/pts/3) or COMn"
+        f"port {url!r}: expected socket://HOST:PORT, a device path (/dev/ttyACM0, "
+        "/dev/pts/3) or COMn"
     )
 
 
 def open_transport(url: str, baud: int = DEFAULT_BAUD, log_file=None) -> Transport:
-    """Open the transport for `url` (scheme from `TRANSPORTS`), optionally wrapped in a `TransportLogger`."""
+    """Open the transport for `url` (scheme from `TRANSPORTS`), optionally logged."""
     cls = TRANSPORTS.get(scheme_of(url))
     transport = cls(url, baud)
     transport.open()

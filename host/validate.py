@@ -65,7 +65,7 @@ def validate(
         dir: the firmware project (holds `model.tflite`).
         port: URL of a running board; or
         board: a board name to start from `dir` (and stop after).
-        inputs: `.npy` of N inputs shaped `(N, *input_shape[1:])` in the input dtype; random when None.
+        inputs: `.npy` of N inputs `(N, *input_shape[1:])` in the input dtype; random if None.
         outputs: where to save the board's N outputs (`.npy`, output dtype).
         reference: `.npy` of expected outputs; None = the oracle on `model.tflite`.
 
@@ -90,7 +90,8 @@ def validate(
             or xs.dtype != oracle.input_dtype
         ):
             raise ConfigError(
-                f"--inputs {inputs}: expected (N, {', '.join(map(str, want))}) {oracle.input_dtype}, "
+                f"--inputs {inputs}: expected (N, {', '.join(map(str, want))}) "
+                f"{oracle.input_dtype}, "
                 f"received {xs.shape} {xs.dtype}"
             )
     xs = np.ascontiguousarray(xs)

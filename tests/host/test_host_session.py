@@ -103,7 +103,7 @@ def exchange(link, frames: bytes, wait: float = 0.3) -> list:
 
 
 def test_bad_frames_get_protocol_errors_and_never_a_crash(board):
-    """Wrong length, bad CRC, oversized, truncated, garbage: error replies, then service as usual."""
+    """Wrong length, bad CRC, oversized, truncated, garbage: error replies, then service."""
     with open_transport(board.path) as link:
         BoardSession(link).connect()
         good = P.encode_frame(P.MsgType.HELLO, 0x10)

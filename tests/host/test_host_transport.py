@@ -1,4 +1,4 @@
-"""Transports by URL: loopback, TCP socket (as QEMU serves it), pty; the two error kinds; logging."""
+"""Transports by URL: loopback, TCP socket (as QEMU serves it); the two errors; logging."""
 
 from __future__ import annotations
 
