@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import logging
 import queue
@@ -213,23 +214,31 @@ def run_on_boards(
                         f"{output_size}"
                     )
                 infos[url] = info
-                while not stop.is_set():
-                    try:
-                        i = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        out, counter = session.infer(inputs[i])
-                    except BaseException:
+                taken: collections.deque[int] = collections.deque()
+
+                def feed():
+                    # Crops taken from the shared queue as this board is ready for them.
+                    while not stop.is_set():
+                        try:
+                            i = todo.get_nowait()
+                        except queue.Empty:
+                            return
+                        taken.append(i)
+                        yield inputs[i]
+
+                try:
+                    for out, counter in session.infer_many(feed()):
+                        i = taken.popleft()
+                        if device_log is not None:
+                            device_log.append(i, crcs[i], counter, out)
+                        outputs[i], counters[i] = out, counter
+                        with lock:
+                            done[0] += 1
+                            if progress:
+                                progress(done[0], len(inputs))
+                finally:
+                    for i in taken:  # taken, not answered: another board or the rerun does them
                         todo.put(i)
-                        raise
-                    if device_log is not None:
-                        device_log.append(i, crcs[i], counter, out)
-                    outputs[i], counters[i] = out, counter
-                    with lock:
-                        done[0] += 1
-                        if progress:
-                            progress(done[0], len(inputs))
         except BaseException as err:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(err)
             stop.set()

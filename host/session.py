@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from host import protocol as P
@@ -91,6 +92,7 @@ class BoardSession:
         self.stats = SessionStats()
         self._seq = 0
         self._events: list[Frame | FrameError] = []
+        self._stash: dict[int, Frame | FrameError] = {}  # INFER replies seen while sending
 
     # ---- low level ----------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -252,12 +254,89 @@ class BoardSession:
             f"{self.transport.url}: INFER did not complete after {self.retries + 1} attempts"
         )
 
-    def _transfer(self, data: bytes, start: int = 0, wait_acks: bool = False) -> None:
+    def infer_many(self, inputs: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+        """`infer` for a stream of inputs, pipelined: crop k+1 is sent while the board runs crop k.
+
+        Why: the round trip, the network's run time and the reply then overlap the next crop's
+        transfer, so the link stays busy (the board processes frames in order, and INFER checks
+        the CRC of the whole crop, so an overlap can never run the wrong bytes). Any failure of
+        a pipelined crop falls back to the plain, sequential `infer` for it and resends the next.
+
+        Yields:
+            (output tensor bytes, counter delta) per input, in order.
+        """
+        info = self._ensure()
+        it = iter(inputs)
+        cur = next(it, None)
+        sent = False  # cur's bytes are already on their way (pipelined behind the previous crop)
+        while cur is not None:
+            self._check_input(cur)
+            nxt = next(it, None)
+            reply = None
+            pipelined = False
+            try:
+                if not sent:
+                    self._transfer(cur, 0)
+                seq = self._send(MsgType.INFER, P.encode_infer(cur))
+                self.stats.requests += 1
+                if nxt is not None:
+                    self._check_input(nxt)
+                    self._transfer(nxt, 0, patience=self.infer_timeout + self.timeout)
+                    pipelined = True
+                reply = self._await(seq, MsgType.INFER | P.RESPONSE, self.infer_timeout)
+            except _BoardReset:
+                self._after_reset()
+                reply = None
+            if isinstance(reply, Frame) and reply.status == Status.OK:
+                self.stats.payload_bytes += len(cur)
+                result = P.decode_infer_reply(reply.payload, info.output_size)
+            elif isinstance(reply, Frame) and reply.status not in (
+                Status.INCOMPLETE,
+                Status.BAD_CRC,
+                Status.BUSY,
+            ):
+                raise SessionError(
+                    f"{self.transport.url}: INFER answered with status {_status(reply.status)}"
+                )
+            else:
+                result = self.infer(cur)  # sequential and resumable; the next crop is resent
+                pipelined = False
+            yield result
+            cur, sent = nxt, pipelined
+
+    def _check_input(self, data: bytes) -> None:
+        info = self.info or self._ensure()
+        if len(data) != info.input_size:
+            raise SessionError(
+                f"input for {info.board}: expected {info.input_size} bytes "
+                f"{info.input_shape} {info.input_type}, received {len(data)}"
+            )
+
+    def _await(self, seq: int, want: int, wait: float) -> Frame | FrameError | None:
+        """The reply (`want`, `seq`) from the stash or the link within `wait` s; None if none."""
+        deadline = time.monotonic() + wait
+        while True:
+            ev = self._stash.pop(seq, None)
+            if ev is not None and ev.type == want:
+                self._stash.clear()
+                return ev
+            if time.monotonic() >= deadline:
+                self.stats.timeouts += 1
+                return None
+            for ev in self._poll(min(0.05, max(0.0, deadline - time.monotonic()))):
+                if ev.type == want:
+                    self._stash[ev.seq] = ev
+
+    def _transfer(
+        self, data: bytes, start: int = 0, wait_acks: bool = False, patience: float | None = None
+    ) -> None:
         """Send the input from `start` as DATA chunks, go-back-N under the board's credit window.
 
         Returns once every chunk is sent (`wait_acks`: once every chunk is acknowledged). Not
         waiting saves a round trip per crop: the request that follows (INFER, PROFILE) is
         processed after the chunks, and answers INCOMPLETE with the board's offset if one was lost.
+        `patience`: seconds without an acknowledgement before going back (default `timeout`;
+        longer while the board may still be running the previous crop).
         """
         info = self.info
         size = len(data)
@@ -283,6 +362,11 @@ class BoardSession:
                 break
             go_back = None
             for ev in self._poll(0.05):
+                if ev.type == (MsgType.INFER | P.RESPONSE):
+                    self._stash[ev.seq] = ev  # the previous crop's answer (pipelined)
+                    continue
+                if go_back is not None:
+                    continue
                 if ev.type != (MsgType.DATA | P.RESPONSE) or ev.seq not in outstanding:
                     continue
                 if isinstance(ev, Frame) and ev.status == Status.OK:
@@ -303,9 +387,7 @@ class BoardSession:
                     base = go_back
                 else:  # damaged chunk or damaged reply: resend from that chunk
                     go_back = outstanding[ev.seq][0]
-                if go_back is not None:
-                    break
-            if go_back is None and time.monotonic() - last_progress > self.timeout:
+            if go_back is None and time.monotonic() - last_progress > (patience or self.timeout):
                 self.stats.timeouts += 1
                 failures += 1
                 if failures > self.retries:

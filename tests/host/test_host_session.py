@@ -68,12 +68,24 @@ def test_faults_and_a_reset_give_exactly_the_fault_free_results(board):
         session = BoardSession(
             faulty, expected_hash=FAKE_HASH, timeout=0.2, infer_timeout=0.5, chunk=256
         )
-        results = [session.infer(c)[0] for c in data]
+        results = [out for out, _ in session.infer_many(data[:15])]
+        results += [session.infer(c)[0] for c in data[15:]]
     assert results[0] == clean[0]
     assert results == [fake_network(np.frombuffer(c, np.uint8)) for c in data]
     # The run really was damaged and really was reset.
     assert faulty.counts.total >= 20 and faulty.counts.resets == 1
     assert session.stats.resets >= 1 and session.stats.go_backs + session.stats.incomplete > 0
+
+
+def test_pipelined_infer_many_gives_the_same_answers(board):
+    data = crops(12, seed=4)
+    with open_transport(board.path) as link:
+        session = BoardSession(link, expected_hash=FAKE_HASH, chunk=512)
+        piped = [out for out, _ in session.infer_many(data)]
+        assert piped == [session.infer(c)[0] for c in data]
+        assert piped == [fake_network(np.frombuffer(c, np.uint8)) for c in data]
+        assert session.stats.incomplete == 0 and session.stats.timeouts == 0
+        assert list(session.infer_many([])) == []
 
 
 def test_model_mismatch_is_refused_unless_allowed(board):
