@@ -169,3 +169,22 @@ def test_validate_with_reference_and_against_the_oracle(setup, tmp_path):
         np.save(bad, xs.astype(np.float32))
         with pytest.raises(ReidtoolError, match="expected \\(N, 32, 16, 3\\) uint8"):
             validate(project, port=fw.path, inputs=bad)
+
+
+def test_board_source_is_an_embedding_source(setup):
+    from host.device_eval import BoardSource
+    from host.session import BoardSession
+    from host.transport import open_transport
+
+    xs = np.random.default_rng(2).integers(0, 256, (3, 32, 16, 3), dtype=np.uint8)
+    with FirmwareProcess(setup.exe) as fw, open_transport(fw.path) as link:
+        source = BoardSource(
+            BoardSession(link, expected_hash=setup.digest, **FAST),
+            output_quantization=(0.0078125, 0),
+        )
+        emb = source.embed(xs)
+        assert source.describe()["board"] == "test-pty" and len(source.counters) == 3
+    raw = np.stack([np.frombuffer(fake_network(x), np.int8) for x in xs])
+    assert emb.dtype == np.float32 and np.array_equal(
+        emb, raw.astype(np.float32) * np.float32(0.0078125)
+    )
