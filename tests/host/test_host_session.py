@@ -162,3 +162,14 @@ def test_firmware_without_profiling_answers_unsupported(tmp_path):
         session = BoardSession(link, timeout=0.3)
         with pytest.raises(SessionError, match="UNSUPPORTED"):
             session.profile(crops(1)[0])
+
+
+def test_reset_reboots_the_protocol_state_and_the_session_carries_on(board):
+    data = crops(2, seed=8)
+    with open_transport(board.path) as link:
+        session = BoardSession(link, expected_hash=FAKE_HASH)
+        first = session.infer(data[0])[0]
+        info = session.reset()
+        assert info.model_hash == FAKE_HASH and session.stats.resets >= 1
+        assert session.infer(data[0])[0] == first
+        assert session.infer(data[1])[0] == fake_network(np.frombuffer(data[1], np.uint8))
