@@ -348,6 +348,13 @@ def _start_board(cfg: Any, run: Any, model: Path):
     return board, url
 
 
+def _log_progress(done: int, total: int) -> None:
+    """One log line per tenth of the crops."""
+    step = max(1, total // 10)
+    if done == total or done % step == 0:
+        log.info("device: %d/%d crops", done, total)
+
+
 def hil_eval(
     loaded: Any,
     ports: Sequence[str] | None = None,
@@ -418,6 +425,7 @@ def hil_eval(
                 baud=baud,
                 allow_mismatch=allow_mismatch,
                 session_kwargs=session_kwargs,
+                progress=_log_progress,
             )
     finally:
         if board is not None:
