@@ -157,6 +157,8 @@ class FirmwareProcess:
         return self.proc.poll() is None
 
     def stop(self) -> tuple[int, str]:
+        if getattr(self, "_result", None) is not None:
+            return self._result
         if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
@@ -167,7 +169,8 @@ class FirmwareProcess:
         err = self.proc.stderr.read().decode(errors="replace")
         self.proc.stdout.close()
         self.proc.stderr.close()
-        return self.proc.returncode, err
+        self._result = (self.proc.returncode, err)
+        return self._result
 
     def __enter__(self) -> FirmwareProcess:
         return self

@@ -197,3 +197,21 @@ def test_firmware_survives_random_mutated_frames(board):
         session = BoardSession(link, expected_hash=FAKE_HASH)
         c = crops(1, seed=11)[0]
         assert session.infer(c)[0] == fake_network(np.frombuffer(c, np.uint8))
+
+
+def test_crops_larger_than_the_credit_window(tmp_path):
+    """64x32x3 = 6144 bytes > the 4096-byte window: the host waits for credit, with faults too."""
+    exe = build_firmware(tmp_path / "fw64", h=64, w=32)
+    rng = np.random.default_rng(21)
+    data = [rng.integers(0, 256, 64 * 32 * 3, dtype=np.uint8).tobytes() for _ in range(6)]
+    want = [fake_network(np.frombuffer(c, np.uint8)) for c in data]
+    with FirmwareProcess(exe) as fw, open_transport(fw.path) as link:
+        session = BoardSession(link, expected_hash=FAKE_HASH)
+        assert session.connect().input_size == 6144
+        assert [out for out, _ in session.infer_many(data)] == want
+        faulty = FaultyTransport(link, rate=1e-3, seed=5)
+        noisy = BoardSession(faulty, expected_hash=FAKE_HASH, timeout=0.2, infer_timeout=0.5)
+        assert [out for out, _ in noisy.infer_many(data)] == want
+        assert faulty.counts.total > 0
+        rc, err = fw.stop()
+    assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, err
