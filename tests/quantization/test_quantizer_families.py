@@ -11,8 +11,13 @@ import pytest
 from toolchain.oracle import Oracle
 from toolchain.quantization.calibration import representative_dataset
 from toolchain.quantization.inspect import check_builtin_int8, float_ops, io_types, read_ops
-from toolchain.quantization.quantizer import (all_layer_names, check_raw_bytes_input, convert,
-                                              make_converter, output_layer_name)
+from toolchain.quantization.quantizer import (
+    all_layer_names,
+    check_raw_bytes_input,
+    convert,
+    make_converter,
+    output_layer_name,
+)
 
 # One representative per family, at the smallest input its architecture accepts (OSNet and
 # ResNet50V2 take ~20 s each to convert on one core: marked slow).
@@ -30,8 +35,15 @@ def test_family_quantizes_to_builtin_int8(name, shape):
     from toolchain.models.embedder import build_training_model
     from toolchain.models.export import export_embedder
 
-    model_cfg = NS(model_name=name, model_path=None, pretrained=False, input_shape=shape,
-                   embedding_dim=None, bnneck=False, pretrained_weights=None)
+    model_cfg = NS(
+        model_name=name,
+        model_path=None,
+        pretrained=False,
+        input_shape=shape,
+        embedding_dim=None,
+        bnneck=False,
+        pretrained_weights=None,
+    )
     embedder = export_embedder(build_training_model(model_cfg, shape, 10))
     crops = np.random.default_rng(0).integers(0, 256, size=(4, *shape), dtype=np.uint8)
     data = convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
