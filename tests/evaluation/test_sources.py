@@ -108,7 +108,10 @@ def test_outputs_are_dequantized_or_kept_raw(models):
 def test_keras_source_matches_float_tflite(models):
     crops = _crops()
     k = KerasSource(models["keras"]).embed(crops)
-    f = TFLiteSource(models["float"]).embed(crops)
+    float_src = TFLiteSource(models["float"])
+    assert float_src.kind == "float_tflite" and TFLiteSource(models["u8"]).kind == "int8"
+    assert TFLiteSource(models["f"]).kind == "int8"  # int8 inside, float interface
+    f = float_src.embed(crops)
     assert k.shape == (5, 6) and k.dtype == np.float32
     np.testing.assert_allclose(k, f, rtol=1e-4, atol=1e-4)
 

@@ -136,6 +136,15 @@ class KerasSource:
         }
 
 
+def _is_quantized(model_bytes: bytes) -> bool:
+    """True when any op of the model reads or writes an 8-bit integer tensor."""
+    from toolchain.quantization.inspect import read_ops
+
+    return any(
+        t.dtype in ("INT8", "UINT8") for op in read_ops(model_bytes) for t in op.inputs + op.outputs
+    )
+
+
 @SOURCES.register("tflite", aliases=(".tflite",))
 class TFLiteSource:
     """A TFLite model (float, int8 or uint8 input and output) run by the oracle interpreter.
@@ -154,8 +163,6 @@ class TFLiteSource:
         dequantize: dequantize integer outputs with the output scale and zero point.
     """
 
-    kind = "int8"
-
     def __init__(
         self,
         model_path: str | os.PathLike,
@@ -170,6 +177,8 @@ class TFLiteSource:
         self.rescaling = rescaling
         self.dequantize = dequantize
         self.input_shape = tuple(self.oracle.input_shape[1:])
+        #: metrics.json block: "int8" for a quantized model, "float_tflite" for a float one.
+        self.kind = "int8" if _is_quantized(self.oracle.model_bytes) else "float_tflite"
 
     @property
     def raw_bytes_input(self) -> bool:
