@@ -1,0 +1,47 @@
+"""`reidtool flash`: put a built project on its board.
+
+qemu-m55 and host: start the board in the background (own process group, pid file in the
+project), print its URL on its own line and the pid, and return the URL. STM32N6570-DK: run
+STM32_Programmer_CLI; `dry_run=True` prints the exact commands instead.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from toolchain.boards.base import get_board
+from toolchain.boards.stm32n6 import PROGRAMMER, PROGRAMMER_HOW
+from toolchain.errors import BoardError, ToolMissingError
+
+
+def flash(project: str | Path, board: str, dry_run: bool = False) -> str | None:
+    """Flash or start `board` from `project`.
+
+    Returns:
+        The board's URL for boards reidtool runs itself (qemu-m55, host), else None.
+    """
+    project = Path(project)
+    the_board = get_board(board)
+    commands = the_board.flash_commands(project)
+    if dry_run:
+        for cmd in commands:
+            print(shlex.join(cmd))
+        return None
+    if the_board.name in ("qemu-m55", "host"):
+        url = the_board.start(project)
+        print(url)
+        print(f"pid {the_board.process.pid}")
+        return url
+    the_board.require_built(project)
+    for cmd in commands:
+        if shutil.which(cmd[0]) is None:
+            raise ToolMissingError(cmd[0], PROGRAMMER_HOW if cmd[0] == PROGRAMMER else "")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BoardError(
+                f"{shlex.join(cmd)} failed ({proc.returncode}): {(proc.stdout + proc.stderr).strip()[-2000:]}"
+            )
+    return None
