@@ -123,3 +123,34 @@ def standin_network_info() -> dict:
         "arena_size": 256,
         "weights_size": OUT,
     }
+
+
+def make_project(out: Path, board: str) -> Path:
+    """A rendered (not yet built) project for `board` around the stand-in network."""
+    from toolchain.boards.project import render_project
+
+    digest = write_standin_network(out)
+    render_project(out, board=board, network=standin_network_info(), digest=digest.hex(),
+                   command="pytest")
+    return out
+
+
+def infer_all(url: str, model_hash: bytes, inputs: list[bytes], timeout: float = 5.0):
+    """Connect with the real host session and run every input; returns (info, outputs, counts)."""
+    from host.session import BoardSession
+    from host.transport import open_transport
+
+    with open_transport(url) as link:
+        session = BoardSession(link, expected_hash=model_hash, timeout=timeout)
+        info = session.connect()
+        outputs, counts = [], []
+        for data in inputs:
+            out, count = session.infer(data)
+            outputs.append(out)
+            counts.append(count)
+    return info, outputs, counts
+
+
+def random_inputs(n: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (H, W, C), dtype=np.uint8) for _ in range(n)]

@@ -157,6 +157,22 @@ def _exists(pid: int) -> bool:
         return True
 
 
+def _reap(pid: int, timeout: float = 5.0) -> None:
+    """Collect the exit status if `pid` is our own child (started in this process).
+
+    A multi-threaded process (QEMU) shows as a zombie while its other threads still exit;
+    waitpid only succeeds after that, so poll for a short while."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done == pid or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+
+
 def _cmdline_matches(pid: int, argv0: str) -> bool:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -190,6 +206,7 @@ def stop_pid_file(pid_file: Path, timeout: float = 5.0) -> BoardRecord | None:
         return None
     if _exists(record.pid) and _cmdline_matches(record.pid, record.argv0):
         _kill_group(record.pgid, timeout)
+        _reap(record.pid)
     _remove_record(Path(pid_file), record.pid)
     return record
 

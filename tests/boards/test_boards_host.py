@@ -1,0 +1,69 @@
+"""The host board: the real application on a pty, answers checked bit for bit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+from boards_testlib import infer_all, make_project, random_inputs, standin_network
+
+from toolchain.boards import get_board
+from toolchain.boards.build import build_project
+from toolchain.boards.process import PID_FILE, read_record
+
+
+@pytest.fixture
+def host_board():
+    board = get_board("host")
+    yield board
+    board.stop()
+
+
+@pytest.fixture(scope="module")
+def host_project(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("host") / "fw", "host")
+    build_project(project)
+    return project
+
+
+def _digest(project):
+    return hashlib.sha256((project / "model.tflite").read_bytes()).digest()
+
+
+def test_host_board_answers_bit_for_bit(host_board, host_project):
+    url = host_board.start(host_project)
+    assert url.startswith("/dev/pts/")
+    record = read_record(host_project / PID_FILE)
+    assert record.url == url and record.pid == host_board.process.pid
+    inputs = random_inputs(4)
+    info, outputs, counts = infer_all(url, _digest(host_project), [x.tobytes() for x in inputs])
+    assert info.board == "host" and info.counter_unit == "ns"
+    assert info.rx_window == 8192 and info.input_shape == (16, 8, 3)
+    assert outputs == [standin_network(x) for x in inputs]
+    assert all(c > 0 for c in counts)
+    pid = host_board.process.pid
+    host_board.stop()
+    assert not (host_project / PID_FILE).exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_sanitizer_build_survives_garbage(host_board, host_project):
+    url = host_board.start(host_project, sanitize=True)
+    assert (host_project / "firmware-asan").is_file()
+    import serial
+
+    with serial.serial_for_url(url, timeout=0.2) as port:
+        # Garbage, a sync pair with an absurd length, a truncated header: no report, no hang.
+        port.write(bytes(range(256)) + b"\xa5\x5a\xff\xff\xff\xff\xff\xff" + b"\xa5\x5a\x01")
+        port.flush()
+        time.sleep(0.3)
+        port.read(4096)
+    inputs = random_inputs(2, seed=1)
+    _, outputs, _ = infer_all(url, _digest(host_project), [x.tobytes() for x in inputs])
+    assert outputs == [standin_network(x) for x in inputs]
+    assert host_board.process.alive()
+    log = host_board.process.log_tail(20000)
+    assert "Sanitizer" not in log and "runtime error" not in log
