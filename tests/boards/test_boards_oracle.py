@@ -1,0 +1,96 @@
+"""Acceptance: a real int8 model through the code generator, built for all three boards
+(the N6 compile/link only), run on host and qemu-m55, answers equal to the oracle's bit for bit.
+
+Needs the code generator (toolchain.codegen); skipped until it is installed. The model is a
+tiny converter-made int8 embedder (conv, depthwise conv, pooling, dense; uint8 in, int8 out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import numpy as np
+import pytest
+from boards_testlib import infer_all
+
+pytest.importorskip("toolchain.codegen", reason="the code generator is not installed yet")
+
+from toolchain.boards import get_board  # noqa: E402
+from toolchain.boards.build import build_project  # noqa: E402
+from toolchain.boards.process import stop_boards  # noqa: E402
+from toolchain.boards.project import generate_project  # noqa: E402
+from toolchain.oracle import Oracle  # noqa: E402
+
+H, W = 32, 16
+
+
+@pytest.fixture(scope="module")
+def int8_model(tmp_path_factory):
+    tf = pytest.importorskip("tensorflow")
+    inp = tf.keras.Input((H, W, 3))
+    x = tf.keras.layers.Rescaling(1 / 127.5, -1.0)(inp)
+    x = tf.keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu6")(x)
+    x = tf.keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = tf.keras.layers.Conv2D(16, 1, activation="relu6")(x)
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    out = tf.keras.layers.Dense(32)(x)
+    model = tf.keras.Model(inp, out)
+    rng = np.random.default_rng(0)
+
+    def rep():
+        for v in (0, 255):
+            yield [np.full((1, H, W, 3), v, np.float32)]
+        for _ in range(8):
+            yield [rng.integers(0, 256, (1, H, W, 3)).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.int8
+    path = tmp_path_factory.mktemp("model") / "tiny_int8.tflite"
+    path.write_bytes(conv.convert())
+    return path
+
+
+def _inputs(n=3):
+    rng = np.random.default_rng(1)
+    return rng.integers(0, 256, (n, H, W, 3), dtype=np.uint8)
+
+
+def _check_board(model, tmp_path, board_name):
+    project = generate_project(model, tmp_path / board_name, board=board_name)
+    build_project(project)
+    board = get_board(board_name)
+    xs = _inputs()
+    expected = Oracle(model).run(xs).reshape(len(xs), -1)
+    try:
+        url = board.start(project)
+        digest = hashlib.sha256(model.read_bytes()).digest()
+        _, outputs, _ = infer_all(url, digest, [x.tobytes() for x in xs], timeout=10.0)
+    finally:
+        board.stop()
+        stop_boards(project)
+    got = np.stack([np.frombuffer(o, np.int8) for o in outputs])
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_host_matches_oracle(int8_model, tmp_path):
+    _check_board(int8_model, tmp_path, "host")
+
+
+@pytest.mark.qemu
+@pytest.mark.xdist_group("qemu")
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="needs qemu-system-arm")
+def test_qemu_m55_matches_oracle(int8_model, tmp_path):
+    _check_board(int8_model, tmp_path, "qemu-m55")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_stm32n6_compiles_and_links(int8_model, tmp_path):
+    project = generate_project(int8_model, tmp_path / "n6", board="STM32N6")
+    report = build_project(project)
+    assert report.board == "STM32N6570-DK" and report.weights > 0
+    assert (project / "firmware.elf").is_file() and (project / "firmware.hex").is_file()
