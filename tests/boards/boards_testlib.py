@@ -22,7 +22,7 @@ HEADER = """/* Test stand-in for a generated reid_network.h (docs/architecture.m
 #define REID_NETWORK_H
 #include <stdint.h>
 #define REID_NUM_LAYERS 2
-#define REID_ARENA_SIZE 256
+#define REID_ARENA_SIZE ({out} * 4)
 #define REID_WEIGHTS_SIZE {out}
 #define REID_MACS {macs}
 #define REID_INPUT_H {h}
@@ -87,17 +87,20 @@ reid_weights:
 """
 
 
-def write_standin_network(out: Path, model_bytes: bytes = b"reidtool-test-model") -> bytes:
-    """Write model.tflite (any bytes) and the stand-in network files; returns the model hash."""
+def write_standin_network(
+    out: Path, model_bytes: bytes = b"reidtool-test-model", h: int = H, w: int = W, n_out: int = OUT
+) -> bytes:
+    """Write model.tflite (any bytes) and the stand-in network files; returns the model hash.
+    `h`, `w`, `n_out` change the tensor sizes (benchmarks); the tests use the defaults."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.tflite").write_bytes(model_bytes)
     digest = hashlib.sha256(model_bytes).digest()
-    macs = H * W * C * OUT
-    (out / "reid_network.h").write_text(HEADER.format(h=H, w=W, c=C, out=OUT, macs=macs))
+    macs = h * w * C * n_out
+    (out / "reid_network.h").write_text(HEADER.format(h=h, w=w, c=C, out=n_out, macs=macs))
     (out / "reid_network.c").write_text(
         SOURCE.format(hash=", ".join(f"0x{b:02x}" for b in digest), macs=macs)
     )
-    (out / "reid_weights.bin").write_bytes(WEIGHTS)
+    (out / "reid_weights.bin").write_bytes(bytes((7 * k + 3) % 256 for k in range(n_out)))
     (out / "reid_weights.S").write_text(WEIGHTS_S)
     return digest
 
