@@ -45,7 +45,9 @@ def measure(h: int, w: int, crops: int) -> None:
                 session = BoardSession(link, expected_hash=hashlib.sha256(b"bench").digest())
                 session.connect()
                 rng = np.random.default_rng(0)
-                data = [rng.integers(0, 256, h * w * 3, dtype=np.uint8).tobytes() for _ in range(crops)]
+                data = [
+                    rng.integers(0, 256, h * w * 3, dtype=np.uint8).tobytes() for _ in range(crops)
+                ]
                 session.infer(data[0])  # warm up
                 t0 = time.perf_counter()
                 counts = [session.infer(d)[1] for d in data]

@@ -133,8 +133,9 @@ def make_project(out: Path, board: str) -> Path:
     from toolchain.boards.project import render_project
 
     digest = write_standin_network(out)
-    render_project(out, board=board, network=standin_network_info(), digest=digest.hex(),
-                   command="pytest")
+    render_project(
+        out, board=board, network=standin_network_info(), digest=digest.hex(), command="pytest"
+    )
     return out
 
 

@@ -28,7 +28,9 @@ def test_cross_build_writes_images_and_report(tmp_path, board, capsys):
     assert report.text > 1000 and report.bss >= 8192  # code; the RX ring at least
     saved = json.loads((project / "build_report.json").read_text())
     assert saved["text"] == report.text and saved["board"] == board
-    assert report.firmware_block() == {k: saved[k] for k in ("board", "text", "rodata", "data", "bss")}
+    assert report.firmware_block() == {
+        k: saved[k] for k in ("board", "text", "rodata", "data", "bss")
+    }
     table = capsys.readouterr().out
     assert f"{report.text:,}" in table and "weights" in table
 

@@ -42,7 +42,8 @@ def test_deploy_host_builds_reports_and_starts(tmp_path, monkeypatch, capsys):
         metrics = json.loads(run.metrics_path.read_text())
         report = json.loads((run.firmware_dir / "build_report.json").read_text())
         assert metrics["benchmark"]["firmware"] == {
-            "board": "host", **{k: report[k] for k in ("text", "rodata", "data", "bss")}
+            "board": "host",
+            **{k: report[k] for k in ("text", "rodata", "data", "bss")},
         }
         assert result["url"] in capsys.readouterr().out.splitlines()
         assert (run.firmware_dir / PID_FILE).is_file()

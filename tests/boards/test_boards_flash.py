@@ -16,8 +16,9 @@ def test_dry_run_prints_the_exact_commands(tmp_path, capsys):
     assert flash(project, "STM32N6", dry_run=True) is None
     lines = capsys.readouterr().out.splitlines()
     elf = str((project / "firmware.elf").resolve())
-    assert lines == [shlex.join(["STM32_Programmer_CLI", "-c", "port=SWD", "mode=HOTPLUG",
-                                 "-w", elf, "-s"])]
+    assert lines == [
+        shlex.join(["STM32_Programmer_CLI", "-c", "port=SWD", "mode=HOTPLUG", "-w", elf, "-s"])
+    ]
 
 
 def test_unbuilt_project_is_refused(tmp_path):

@@ -16,8 +16,17 @@ from toolchain.errors import BoardError, NotAvailableError
 def test_render_writes_a_complete_project(tmp_path, board):
     project = make_project(tmp_path / "fw", board)
     names = {p.name for p in project.iterdir()}
-    assert {"main.c", "protocol.c", "protocol.h", "board.c", "board.h", "ringbuf.h", "Makefile",
-            "project.json", "model.tflite"} <= names
+    assert {
+        "main.c",
+        "protocol.c",
+        "protocol.h",
+        "board.c",
+        "board.h",
+        "ringbuf.h",
+        "Makefile",
+        "project.json",
+        "model.tflite",
+    } <= names
     assert ("linker.ld" in names) == (board != "host")
     assert ("startup.c" in names) == (board != "host")
     record = read_project(project)

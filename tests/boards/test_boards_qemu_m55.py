@@ -79,7 +79,9 @@ def test_flash_prints_url_and_board_stop_ends_it(qemu_project, capsys):
 def test_stop_all_ends_every_recorded_board(qemu_project, tmp_path):
     first = get_board("qemu-m55")
     first.start(qemu_project)
-    other = shutil.copytree(qemu_project, tmp_path / "other", ignore=shutil.ignore_patterns(PID_FILE))
+    other = shutil.copytree(
+        qemu_project, tmp_path / "other", ignore=shutil.ignore_patterns(PID_FILE)
+    )
     second = get_board("qemu-m55")
     second.start(other)
     pids = {first.process.pid, second.process.pid}

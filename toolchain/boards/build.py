@@ -69,8 +69,13 @@ class BuildReport:
 
     def table(self) -> str:
         """The size table `reidtool build` prints."""
-        rows = [("text", self.text), ("rodata", self.rodata), ("  of which weights", self.weights),
-                ("data", self.data), ("bss", self.bss)]
+        rows = [
+            ("text", self.text),
+            ("rodata", self.rodata),
+            ("  of which weights", self.weights),
+            ("data", self.data),
+            ("bss", self.bss),
+        ]
         lines = [f"{self.board}: {self.image}", f"{'section':<20}{'bytes':>12}"]
         lines += [f"{label:<20}{value:>12,}" for label, value in rows]
         return "\n".join(lines)
@@ -80,13 +85,17 @@ def require_tool(toolchain: Toolchain) -> None:
     """`ToolMissingError` (exit 2) naming the compiler and its Debian package when absent."""
     if shutil.which(toolchain.cc) is None:
         raise ToolMissingError(
-            toolchain.cc, f"Install the Debian package {toolchain.package} (apt-get install {toolchain.package})."
+            toolchain.cc,
+            f"Install the Debian package {toolchain.package} "
+            f"(apt-get install {toolchain.package}).",
         )
     if shutil.which("make") is None:
         raise ToolMissingError("make", "Install the Debian package make (apt-get install make).")
 
 
-def run_make(project: Path, targets: list[str], toolchain: Toolchain, jobs: int | None = None) -> str:
+def run_make(
+    project: Path, targets: list[str], toolchain: Toolchain, jobs: int | None = None
+) -> str:
     """Run make in `project`; a failure raises `BoardError` with the compiler's last lines."""
     require_tool(toolchain)
     jobs = jobs or min(2, os.cpu_count() or 1)
@@ -124,7 +133,9 @@ def classify(sections: dict[str, int]) -> dict[str, int]:
     return totals
 
 
-def build_project(project: str | Path, *, jobs: int | None = None, echo: bool = False) -> BuildReport:
+def build_project(
+    project: str | Path, *, jobs: int | None = None, echo: bool = False
+) -> BuildReport:
     """Build `project` (a folder from `generate_project`) and write `build_report.json`.
 
     Args:
@@ -152,8 +163,12 @@ def build_project(project: str | Path, *, jobs: int | None = None, echo: bool = 
         raise BoardError(f"{size_tool} -A {image} failed: {proc.stderr.strip()}")
     sections = parse_size_a(proc.stdout)
     totals = classify(sections)
-    outputs = [p.name for p in (image, project / "firmware.bin", project / "firmware.hex") if p.is_file()]
-    report = BuildReport(board=board.name, image=image.name, outputs=outputs, sections=sections, **totals)
+    outputs = [
+        p.name for p in (image, project / "firmware.bin", project / "firmware.hex") if p.is_file()
+    ]
+    report = BuildReport(
+        board=board.name, image=image.name, outputs=outputs, sections=sections, **totals
+    )
     atomic_write_json(project / REPORT_FILE, asdict(report))
     if echo:
         print(report.table())

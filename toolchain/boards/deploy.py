@@ -57,7 +57,7 @@ def _model_of(cfg: Any, run: Any, model_path: str | Path | None) -> Path:
 
 
 def deploy(cfg: Any, run: Any, model_path: str | Path | None = None) -> dict:
-    """Generate + build + flash `deployment.board`; returns {"firmware", "project", "url", "device"}.
+    """Generate, build and flash `deployment.board`; returns {firmware, project, url, device}.
 
     A started board (qemu-m55, host) is stopped after the on-device evaluation; without one it
     keeps running (its URL is printed and returned) until `reidtool board stop`.

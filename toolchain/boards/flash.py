@@ -41,7 +41,6 @@ def flash(project: str | Path, board: str, dry_run: bool = False) -> str | None:
             raise ToolMissingError(cmd[0], PROGRAMMER_HOW if cmd[0] == PROGRAMMER else "")
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise BoardError(
-                f"{shlex.join(cmd)} failed ({proc.returncode}): {(proc.stdout + proc.stderr).strip()[-2000:]}"
-            )
+            output = (proc.stdout + proc.stderr).strip()[-2000:]
+            raise BoardError(f"{shlex.join(cmd)} failed ({proc.returncode}): {output}")
     return None

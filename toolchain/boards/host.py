@@ -20,7 +20,7 @@ from toolchain.errors import BoardError
 
 @BOARDS.register("host")
 class HostBoard(Board):
-    """The firmware as a Linux process on a pty; `start(project, sanitize=True)` runs the ASan build."""
+    """The firmware as a Linux process on a pty; `start(..., sanitize=True)` runs the ASan build."""
 
     facts = BoardFacts(
         name="host",
@@ -76,4 +76,3 @@ class HostBoard(Board):
     def flash_commands(self, project: str | Path) -> list[list[str]]:
         """Nothing to flash: the executable is run by `start`."""
         return [[str(Path(project) / self.facts.executable)]]
-

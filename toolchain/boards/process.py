@@ -106,7 +106,9 @@ class BoardProcess:
     def write_record(self) -> None:
         pid_file = self.project / PID_FILE
         atomic_write_text(pid_file, json.dumps(asdict(self.record), indent=1))
-        atomic_write_text(index_dir() / f"{self.record.pid}.json", json.dumps({"pid_file": str(pid_file)}))
+        atomic_write_text(
+            index_dir() / f"{self.record.pid}.json", json.dumps({"pid_file": str(pid_file)})
+        )
 
     def log_tail(self, n: int = 2000) -> str:
         try:

@@ -199,7 +199,9 @@ def generate_project(
     try:
         from toolchain.codegen import generate_network
     except ImportError as err:
-        raise NotAvailableError(f"the code generator (toolchain.codegen) is missing: {err}") from err
+        raise NotAvailableError(
+            f"the code generator (toolchain.codegen) is missing: {err}"
+        ) from err
     info = generate_network(model_copy, out_dir, name=name, command=command)
     _copy_network_files(info, out_dir)
     return render_project(

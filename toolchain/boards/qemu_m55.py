@@ -77,7 +77,9 @@ class QemuM55Board(Board):
         memory=(
             MemoryRegion("ITCM", 0x10000000, 512 * KIB, "rx", "code; secure alias of 0x0"),
             MemoryRegion("DTCM", 0x30000000, 512 * KIB, "rw", "stack; secure alias of 0x20000000"),
-            MemoryRegion("ISRAM", 0x31000000, 4 * MIB, "rw", "data, bss, arena; alias of 0x21000000"),
+            MemoryRegion(
+                "ISRAM", 0x31000000, 4 * MIB, "rw", "data, bss, arena; alias of 0x21000000"
+            ),
             MemoryRegion("QSPI", 0x38000000, 8 * MIB, "r", "weights; alias of 0x28000000"),
         ),
         sections={
