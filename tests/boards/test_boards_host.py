@@ -43,6 +43,8 @@ def test_host_board_answers_bit_for_bit(host_board, host_project):
     assert info.rx_window == 8192 and info.input_shape == (16, 8, 3)
     assert outputs == [standin_network(x) for x in inputs]
     assert all(c > 0 for c in counts)
+    with host_board.open(url, timeout=0.1) as port:  # the CONTRACTS §6 transport
+        assert port.is_open and port.read(16) == b""  # a quiet board sends nothing unasked
     pid = host_board.process.pid
     host_board.stop()
     assert not (host_project / PID_FILE).exists()

@@ -76,7 +76,9 @@ def test_flash_prints_url_and_board_stop_ends_it(qemu_project, capsys):
     assert _gone(record.pid)
 
 
-def test_stop_all_ends_every_recorded_board(qemu_project, tmp_path):
+def test_stop_all_ends_every_recorded_board(qemu_project, tmp_path, monkeypatch):
+    # A private index: `--all` must not end boards other tests (other xdist workers) run.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "runtime"))
     first = get_board("qemu-m55")
     first.start(qemu_project)
     other = shutil.copytree(
