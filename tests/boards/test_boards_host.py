@@ -52,6 +52,46 @@ def test_host_board_answers_bit_for_bit(host_board, host_project):
         os.kill(pid, 0)
 
 
+def _exchange(port, data: bytes, quiet: float = 0.3) -> list:
+    """Write `data`, read until the board is quiet, decode every reply frame."""
+    from host import protocol as P
+
+    port.write(data)
+    port.flush()
+    packetizer, events, last = P.Packetizer(), [], time.monotonic()
+    while time.monotonic() - last < quiet:
+        chunk = port.read(4096)
+        if chunk:
+            events += packetizer.feed(chunk)
+            last = time.monotonic()
+    return events
+
+
+def test_sanitizer_build_answers_bad_frames_with_errors(host_board, host_project):
+    """Bad CRC, oversized, wrong length, unknown type: protocol errors, no sanitizer report."""
+    from host import protocol as P
+
+    url = host_board.start(host_project, sanitize=True)
+    bad_crc = bytearray(P.encode_frame(P.MsgType.DATA, 0x11, P.encode_data(0, b"abc")))
+    bad_crc[-2] ^= 0x55
+    head = P.SYNC + bytes([P.MsgType.DATA, 0x12, 0]) + (60000).to_bytes(2, "little")
+    oversized = head + bytes([P.header_check(head)]) + bytes(range(256)) * 3
+    wrong_len = P.encode_frame(P.MsgType.INFER, 0x13, b"\x01\x02\x03")
+    unknown = P.encode_frame(0x33, 0x15)
+    hello = P.encode_frame(P.MsgType.HELLO, 0x10)
+    with host_board.open(url, timeout=0.05) as port:
+        events = _exchange(port, bytes(bad_crc) + oversized + wrong_len + unknown + hello * 4)
+    replies = {(e.seq, e.status) for e in events if isinstance(e, P.Frame)}
+    assert (0x11, P.Status.BAD_CRC) in replies
+    assert (0x12, P.Status.BAD_LENGTH) in replies
+    assert (0x13, P.Status.BAD_LENGTH) in replies
+    assert (0x15, P.Status.UNKNOWN_TYPE) in replies
+    assert (0x10, P.Status.OK) in replies
+    assert host_board.process.alive()
+    log = host_board.process.log_tail(20000)
+    assert "Sanitizer" not in log and "runtime error" not in log
+
+
 def test_sanitizer_build_survives_garbage(host_board, host_project):
     url = host_board.start(host_project, sanitize=True)
     assert (host_project / "firmware-asan").is_file()
