@@ -180,3 +180,14 @@ def test_training_ends_with_a_float_evaluation(cfg_factory, tiny_reid_set, tmp_p
     metrics = json.loads(run.metrics_path.read_text())["float"]
     assert metrics["num_query"] == 4 and metrics["num_gallery"] == 12
     assert 0.0 <= metrics["mAP"] <= 1.0 and len(metrics["cmc"]) >= 1
+
+
+def test_large_sets_stream_from_files(cfg_factory, tmp_path, monkeypatch):
+    from toolchain.training import trainer
+
+    monkeypatch.setattr(trainer, "IN_MEMORY_BYTES", 0)  # as if the set did not fit in memory
+    run = run_dir(tmp_path / "run")
+    train(cfg_factory(epochs=2, dryrun=2), run)
+    assert [int(r["epoch"]) for r in _rows(run)] == [0, 1]
+    model = keras.saving.load_model(run.saved_models_dir / "last_augmented_model.keras")
+    assert int(model.optimizer.iterations) == 4

@@ -31,6 +31,8 @@ from toolchain.rundir import RunDir
 log = logging.getLogger(__name__)
 
 VALIDATION_PROBE_IMAGES = 128
+#: Training/validation sets up to this size (decoded uint8) are held in memory.
+IN_MEMORY_BYTES = 512 * 2**20
 
 
 def _get(obj: Any, dotted: str, default: Any = None) -> Any:
@@ -169,6 +171,65 @@ def _probe_images(dataset, limit: int) -> np.ndarray | None:
     return np.concatenate(chunks)[:limit] if chunks else None
 
 
+def _decoded_bytes(cfg: Any, count: int) -> int:
+    from toolchain.data.images import preprocessing_from_config
+
+    return int(np.prod(preprocessing_from_config(cfg)["input_shape"])) * int(count)
+
+
+def _load_all(cfg: Any, records) -> np.ndarray:
+    from toolchain.data.images import load_input_batch, preprocessing_from_config
+
+    kwargs = preprocessing_from_config(cfg)
+    return load_input_batch([r.path for r in records], kwargs.pop("input_shape"), **kwargs)
+
+
+def _train_dataset(cfg: Any, records, labels):
+    """(P×K dataset of (float32 raw pixels, int32 labels), sampler).
+
+    Sets that fit in `IN_MEMORY_BYTES` once decoded are held in memory and each batch is one
+    gather of the sampler's indices, which keeps per-image Python work out of the training
+    loop; larger sets stream from files through the data stage's cached pipeline.
+    """
+    import tensorflow as tf
+
+    from toolchain.data.pipeline import train_dataset_from_config
+    from toolchain.data.sampler import PKSampler
+
+    if _decoded_bytes(cfg, len(records)) > IN_MEMORY_BYTES:
+        return train_dataset_from_config(cfg, records, labels, cache=True)
+    sampler = PKSampler.from_batch_size(
+        labels,
+        int(_get(cfg, "training.batch_size")),
+        int(_get(cfg, "dataset.instances_per_identity", 4)),
+        seed=int(_get(cfg, "dataset.seed", 123)),
+    )
+    images = tf.constant(_load_all(cfg, records))
+    table = tf.constant(np.asarray(labels, np.int32))
+
+    def batches():
+        yield from sampler
+
+    spec = tf.TensorSpec(shape=(sampler.batch_size,), dtype=tf.int64)
+    ds = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    ds = ds.map(lambda i: (tf.cast(tf.gather(images, i), tf.float32), tf.gather(table, i)))
+    return ds.prefetch(2), sampler
+
+
+def _eval_dataset(cfg: Any, records, labels):
+    """Validation batches (float32 raw pixels, labels), in memory when small (see above)."""
+    import tensorflow as tf
+
+    from toolchain.data.pipeline import eval_dataset_from_config
+
+    if _decoded_bytes(cfg, len(records)) > IN_MEMORY_BYTES:
+        return eval_dataset_from_config(cfg, records, labels=labels, cache=True)
+    images = _load_all(cfg, records)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, np.int32)))
+    size = int(_get(cfg, "training.batch_size", 32))
+    return ds.batch(size).map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(2)
+
+
 def _callbacks_section(cfg: Any) -> dict[str, Any]:
     from toolchain.training.schedulers import _as_dict
 
@@ -194,7 +255,6 @@ def train(cfg: Any, run: RunDir) -> Path:
     """
     import keras
 
-    from toolchain.data.pipeline import eval_dataset_from_config, train_dataset_from_config
     from toolchain.data.splits import build_splits, identity_labels
     from toolchain.training import callbacks as cbs
     from toolchain.training.distribution import check_batch_split, get_strategy
@@ -219,13 +279,13 @@ def train(cfg: Any, run: RunDir) -> Path:
     labels, class_names = identity_labels(
         splits.train, class_names or _get(cfg, "dataset.class_names")
     )
-    train_ds, sampler = train_dataset_from_config(cfg, splits.train, labels, cache=True)
+    train_ds, sampler = _train_dataset(cfg, splits.train, labels)
     check_batch_split(strategy, sampler.p)
     has_val = bool(splits.val)
     val_ds = None
     if has_val:
         val_labels, _ = identity_labels(splits.val, class_names)
-        val_ds = eval_dataset_from_config(cfg, splits.val, labels=val_labels, cache=True)
+        val_ds = _eval_dataset(cfg, splits.val, val_labels)
     import tensorflow as tf
 
     steps = min(dryrun, len(sampler)) if dryrun else len(sampler)
