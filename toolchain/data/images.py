@@ -28,7 +28,7 @@ from toolchain.errors import ConfigError, DatasetError
 from toolchain.registry import Registry
 
 #: File formats PIL may open. Anything else is rejected before a decoder runs.
-ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF")
+ALLOWED_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
 #: Largest image accepted, in pixels (decompression-bomb guard); 64 Mpx is ~8000x8000.
 MAX_PIXELS = 64_000_000
 #: `tf.image.resize` methods accepted as `preprocessing.resizing.interpolation`.
