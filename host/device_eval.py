@@ -256,6 +256,20 @@ def run_on_boards(
             stop.set()
             raise
     seconds = time.monotonic() - t0
+    if not pending:  # all from the log: still ask the board who it is (name, counter unit, model)
+        try:
+            with open_transport(urls[0], baud) as link:
+                session = BoardSession(
+                    link,
+                    expected_hash=expected_hash,
+                    allow_mismatch=allow_mismatch,
+                    **(session_kwargs or {}),
+                )
+                infos[urls[0]] = session.connect()
+        except HostError as err:
+            log.warning(
+                "every crop came from the log; the board at %s did not answer: %s", urls[0], err
+            )
     if errors:
         raise errors[0]
     missing = [i for i, o in enumerate(outputs) if o is None]
@@ -442,7 +456,7 @@ def hil_eval(
     block = dict(result.metrics)
     block.update(
         {
-            "board": dev.board,
+            "board": dev.board or None,
             "link": {"url": urls[0] if len(urls) == 1 else urls, "baud": baud},
             "crops_per_s": (dev.crops_run / dev.seconds)
             if dev.crops_run and dev.seconds > 0

@@ -188,3 +188,45 @@ def test_board_source_is_an_embedding_source(setup):
     assert emb.dtype == np.float32 and np.array_equal(
         emb, raw.astype(np.float32) * np.float32(0.0078125)
     )
+
+
+def test_device_metrics_equal_host_int8_metrics_when_the_bytes_agree(setup, tmp_path):
+    """A log holding the oracle's own outputs (as a bit-exact board gives) resumes to the very
+    metrics of host int8 evaluation, and passes the bit-exact check without a board."""
+    from host.embedding_log import EmbeddingLog
+    from host.protocol import crc32
+    from toolchain.evaluation.evaluator import evaluate, input_fn_for, load_test_records
+    from toolchain.oracle import Oracle
+
+    loaded = loaded_for(setup, tmp_path / "exact")
+    host_block = evaluate(loaded.cfg, loaded.run, setup.model, plots=False)
+    query, gallery = load_test_records(loaded.cfg)
+    input_fn = input_fn_for(loaded.cfg, (32, 16, 3))
+    xs = np.stack([input_fn(r.path) for r in (*query, *gallery)])
+    ys = Oracle(setup.model).run(xs).reshape(len(xs), -1)
+    with EmbeddingLog.open(loaded.run.device_log_path, setup.digest, ys.shape[1]) as log:
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            log.append(i, crc32(x.tobytes()), 1000 + i, y.tobytes())
+    with FirmwareProcess(setup.exe) as fw:  # asked only who it is: every crop is in the log
+        block = hil_eval(loaded, ports=[fw.path], session_kwargs=FAST)
+    assert block["board"] == "test-pty" and block["inference"]["unit"] == "s"
+    assert block["crops_from_log"] == len(xs) and block["crops_per_s"] is None
+    assert (block["exact_match_fraction"], block["max_abs_diff"], block["mean_cosine"]) == (
+        1.0,
+        0,
+        1.0,
+    )
+    for key in (
+        "rank1",
+        "rank5",
+        "rank10",
+        "mAP",
+        "mINP",
+        "cmc",
+        "num_query",
+        "num_gallery",
+        "match_threshold",
+    ):
+        assert block[key] == host_block[key], key
+    inf = block["inference"]
+    assert inf["min"] == pytest.approx(1e-6) and inf["max"] == pytest.approx((999 + len(xs)) * 1e-9)
