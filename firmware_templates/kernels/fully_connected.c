@@ -1,0 +1,28 @@
+/* fully_connected.c: reference int8 FULLY_CONNECTED (the oracle's FullyConnected and
+ * FullyConnectedPerChannel arithmetic). */
+#include "fully_connected.h"
+#include "requantize.h"
+
+void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
+                        const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                        const int32_t *shift, int8_t *output)
+{
+    int32_t b, o, d;
+    for (b = 0; b < p->batches; ++b) {
+        for (o = 0; o < p->out_depth; ++o) {
+            const int8_t *x = input + (int64_t)b * p->accum_depth;
+            const int8_t *w = filter + (int64_t)o * p->accum_depth;
+            const int32_t ch = p->per_channel ? o : 0;
+            /* |acc| <= accum_depth * 255 * 255 + |bias|. */
+            int32_t acc = 0;
+            for (d = 0; d < p->accum_depth; ++d) {
+                acc += ((int32_t)w[d] + p->filter_offset) * ((int32_t)x[d] + p->input_offset);
+            }
+            if (bias) {
+                acc += bias[o];
+            }
+            acc = requantize(acc, multiplier[ch], shift[ch]) + p->output_offset;
+            output[(int64_t)b * p->out_depth + o] = (int8_t)rq_clamp(acc, p->act_min, p->act_max);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/* requantize.h: the ONE requantization function every int8 kernel uses.
+ *
+ * Reproduces the oracle's MultiplyByQuantizedMultiplier (TFLite reference kernels, double
+ * rounding): a saturating rounding doubling high multiply by a Q31 multiplier, then a
+ * rounding arithmetic right shift (halves away from zero). shift > 0 is a left shift applied
+ * before the multiply. Portable C99; relies on arithmetic right shift of negative ints
+ * (what every GCC target does). */
+#ifndef REID_KERNELS_REQUANTIZE_H
+#define REID_KERNELS_REQUANTIZE_H
+
+#include <stdint.h>
+
+/* SaturatingRoundingDoublingHighMul: (a * b * 2 + 2^31) >> 32 with the one overflow case
+ * (INT32_MIN * INT32_MIN) saturated. |a * b| <= 2^62 fits int64. */
+static inline int32_t rq_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int64_t nudge;
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C99 division truncates toward zero, like the oracle's. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
+static inline int32_t rq_rounding_divide_by_pot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^(shift - 31), the oracle's rounding. The left shift wraps like the
+ * oracle's int32 multiply (done in unsigned arithmetic to stay defined in C). */
+static inline int32_t requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? (int)shift : 0;
+    const int right = shift > 0 ? 0 : (int)-shift;
+    const int32_t shifted = (int32_t)((uint32_t)x << left);
+    return rq_rounding_divide_by_pot(rq_srdhm(shifted, multiplier), right);
+}
+
+static inline int32_t rq_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+#endif /* REID_KERNELS_REQUANTIZE_H */

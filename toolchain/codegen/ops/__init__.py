@@ -1,0 +1,17 @@
+"""One emitter module per TFLite op; importing this package fills the `OPS` registry."""
+
+from toolchain.codegen.ops import (  # noqa: F401
+    add,
+    conv_2d,
+    depthwise_conv_2d,
+    dequantize,
+    fully_connected,
+    mean,
+    mul,
+    quantize,
+    reshape,
+    sub,
+)
+from toolchain.codegen.ops.base import OPS
+
+__all__ = ["OPS"]

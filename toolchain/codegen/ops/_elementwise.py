@@ -1,0 +1,48 @@
+"""Shared prepare steps of the binary elementwise ops (ADD, SUB, MUL): broadcasting.
+
+The C kernels walk a 4-D output; each input gets per-dimension element strides with 0 where
+it is broadcast, following numpy/TFLite broadcasting of right-aligned shapes.
+"""
+
+from __future__ import annotations
+
+from toolchain.codegen.ops.base import INT8, OpEmitter
+
+
+def broadcast_shape(em: OpEmitter) -> dict[str, list[int]]:
+    """`broadcast_shape_t` fields for inputs 0 and 1 against the output."""
+    a, b, y = em.inputs[0], em.inputs[1], em.outputs[0]
+    for t in (a, b, y):
+        if len(t.shape) > 4:
+            raise em.fail(f"{t.describe()}: expected rank <= 4, received rank {len(t.shape)}")
+    dims = [1] * (4 - len(y.shape)) + list(y.shape)
+
+    def strides(t) -> list[int]:
+        shape = [1] * (4 - len(t.shape)) + list(t.shape)
+        out = [0] * 4
+        step = 1
+        for k in range(3, -1, -1):
+            if shape[k] == dims[k]:
+                out[k] = step if shape[k] > 1 else 0
+            elif shape[k] != 1:
+                raise em.fail(f"{t.describe()} does not broadcast to the output shape {y.shape}")
+            step *= shape[k]
+        return out
+
+    return {"dims": dims, "stride1": strides(a), "stride2": strides(b)}
+
+
+def check_binary(em: OpEmitter) -> None:
+    em.need_inputs(2)
+    for t in (em.inputs[0], em.inputs[1], em.outputs[0]):
+        em.need_dtype(t, INT8)
+        em.need_per_tensor(t)
+
+
+def emit_binary(em: OpEmitter, struct: str, func: str) -> str:
+    c = em.ctx
+    shape = ", ".join(f".{k} = {{{', '.join(map(str, v))}}}" for k, v in em.shape.items())
+    return (f"static const broadcast_shape_t s = {{{shape}}};\n"
+            + em.call(struct, em.params,
+                      f"{func}(&p, &s, {c.ptr(em.op.inputs[0], True)}, {c.ptr(em.op.inputs[1], True)}, "
+                      f"{c.ptr(em.op.outputs[0])});"))
