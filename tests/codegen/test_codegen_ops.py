@@ -1,0 +1,60 @@
+"""Bit-exact matrix: single-op models with odd shapes, generated C (host gcc, ASan/UBSan,
+-Werror) against the oracle's bytes. All cases share one executable to keep compiles down."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codegen_harness import Case, check_cases
+from toolchain.codegen.tflite_writer import TensorSpec as T, single_op_model
+
+
+def _cases() -> list[Case]:
+    rng = np.random.default_rng(1)
+    c = []
+    c.append(Case(single_op_model("QUANTIZE", [T((1, 5, 7, 3), "uint8", 1.0, 0)],
+                                  T((1, 5, 7, 3), "int8", 1.0, -128)), label="quantize u8->i8"))
+    w = rng.integers(-127, 128, (5, 3, 3, 3)).astype(np.int8)
+    ws = rng.uniform(0.001, 0.02, 5)
+    c.append(Case(single_op_model(
+        "CONV_2D", [T((1, 7, 9, 3), "int8", 0.05, 3), T(w.shape, "int8", ws, 0, w, 0),
+                    T((5,), "int32", 0.05 * ws, 0, rng.integers(-1000, 1000, 5).astype(np.int32))],
+        T((1, 4, 5, 5), "int8", 0.1, -7),
+        {"padding": 0, "stride_w": 2, "stride_h": 2, "activation": 3}), label="conv s2 SAME relu6"))
+    w2 = rng.integers(-127, 128, (1, 3, 3, 6)).astype(np.int8)
+    ws2 = rng.uniform(0.001, 0.02, 6)
+    c.append(Case(single_op_model(
+        "DEPTHWISE_CONV_2D",
+        [T((1, 7, 9, 3), "int8", 0.05, 3), T(w2.shape, "int8", ws2, 0, w2, 3),
+         T((6,), "int32", 0.05 * ws2, 0, rng.integers(-500, 500, 6).astype(np.int32))],
+        T((1, 7, 9, 6), "int8", 0.03, 5),
+        {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 2,
+         "dilation_w": 2, "dilation_h": 2}), label="depthwise dm2 dilation2"))
+    c.append(Case(single_op_model(
+        "ADD", [T((1, 5, 7, 3), "int8", 0.05, 3),
+                T((1, 1, 1, 3), "int8", 0.07, -2, rng.integers(-128, 128, (1, 1, 1, 3)).astype(np.int8))],
+        T((1, 5, 7, 3), "int8", 0.1, 1)), label="add broadcast"))
+    c.append(Case(single_op_model(
+        "MUL", [T((1, 5, 7, 3), "int8", 0.05, 3), T((), "int8", 0.004, -128, np.array(127, np.int8))],
+        T((1, 5, 7, 3), "int8", 0.02, 1)), label="mul scalar"))
+    axes = lambda *a: T((len(a),), "int32", None, None, np.array(a, np.int32))  # noqa: E731
+    c.append(Case(single_op_model("MEAN", [T((1, 5, 7, 3), "int8", 0.05, 3), axes(1, 2)],
+                                  T((1, 1, 1, 3), "int8", 0.04, -3), {"keep_dims": True}), label="mean hw"))
+    c.append(Case(single_op_model("MEAN", [T((1, 5, 7, 3), "int8", 0.05, 3), axes(2)],
+                                  T((1, 5, 3), "int8", 0.04, -3), {"keep_dims": False}), label="mean w"))
+    c.append(Case(single_op_model("MEAN", [T((1, 5, 7, 3), "int8", 0.05, 3), axes(1)],
+                                  T((1, 7, 3), "int8", 0.05, 3), {"keep_dims": False}), label="mean same q"))
+    fw = rng.integers(-127, 128, (10, 21)).astype(np.int8)
+    c.append(Case(single_op_model(
+        "FULLY_CONNECTED", [T((1, 21), "int8", 0.05, 3), T(fw.shape, "int8", 0.01, 0, fw),
+                            T((10,), "int32", 0.0005, 0, rng.integers(-500, 500, 10).astype(np.int32))],
+        T((1, 10), "int8", 0.2, -5)), label="fully connected"))
+    c.append(Case(single_op_model("DEQUANTIZE", [T((1, 5), "int8", 0.05, 3)], T((1, 5), "float32")),
+                  label="dequantize"))
+    c.append(Case(single_op_model("QUANTIZE", [T((1, 9), "float32")], T((1, 9), "int8", 0.05, 3)),
+                  label="quantize f32"))
+    return c
+
+
+def test_single_op_models_match_oracle_bytes(tmp_path):
+    check_cases(tmp_path, _cases(), n=4)
