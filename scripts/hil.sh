@@ -39,7 +39,7 @@ if [ -z "${MODEL:-}" ]; then
   MODEL=$(ls "$RUN_DIR"/quantized_models/*_int8.tflite 2>/dev/null | head -n1 || true)
 fi
 MODEL_OVERRIDE=()
-[ -n "${MODEL:-}" ] && MODEL_OVERRIDE=("model.model_path=$MODEL")
+[ -n "${MODEL:-}" ] && MODEL_OVERRIDE=("++model.model_name=null" "++model.model_path=$MODEL")
 
 STARTED=0
 cleanup() {

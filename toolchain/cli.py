@@ -120,10 +120,11 @@ ConfigName = Annotated[
 
 
 def _run(ctx: typer.Context, config_path, config_name, operation_mode) -> None:
-    from toolchain.modes import run_mode
+    from toolchain.modes import preflight, run_mode
     from toolchain.report import print_run_summary
 
     loaded = _load(ctx.args, config_path, config_name, operation_mode)
+    preflight(loaded)
     console.print(
         f"[bold]reidtool[/] {loaded.cfg.operation_mode} → run directory {loaded.run.root}"
     )
@@ -414,11 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print("interrupted: run the same command again to resume")
         return 130
     except Exception as err:  # click's usage errors, then anything unexpected
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            return 2
+        if hasattr(err, "show") and isinstance(getattr(err, "exit_code", None), int):
+            err.show()  # typer's (click's) usage errors
+            return err.exit_code
         if debug:
             console.print_exception()
         else:

@@ -53,15 +53,34 @@ def _is_int8(path: Path) -> bool:
     return path.suffix == ".tflite"
 
 
+#: The dataset folders each step reads (checked up front when set).
+STEP_FOLDERS: dict[str, tuple[str, ...]] = {
+    "training": ("training_path", "validation_path"),
+    "quantization": ("quantization_path", "training_path"),
+    "evaluation": ("test_query_path", "test_gallery_path"),
+    "prediction": ("prediction_query_path", "prediction_gallery_path"),
+}
+
+
 def _require_dirs(loaded: LoadedConfig, *keys: str) -> None:
     """Each dataset.<key> that is set must be an existing folder (named when it is not)."""
     missing = []
-    for key in keys:
+    for key in dict.fromkeys(keys):
         value = getattr(loaded.cfg.dataset, key)
         if value and not Path(value).is_dir():
             missing.append(f"dataset.{key} = {value}")
     if missing:
         raise ConfigError(f"folder not found: {'; '.join(missing)}")
+
+
+def preflight(loaded: LoadedConfig) -> None:
+    """Check, before any work, that the folders and the model file every step needs exist."""
+    steps = loaded.cfg.steps
+    for step in steps:
+        STEPS.get(step)
+    _require_dirs(loaded, *(key for step in steps for key in STEP_FOLDERS.get(step, ())))
+    if steps[0] != "training":
+        _configured_model(loaded)
 
 
 @STEPS.register("training")
@@ -149,9 +168,8 @@ def run_mode(loaded: LoadedConfig) -> ChainState:
     """Run every step of `operation_mode` in one MLflow run; returns what they produced."""
     from toolchain import tracking
 
+    preflight(loaded)
     steps = loaded.cfg.steps
-    for step in steps:
-        STEPS.get(step)  # an unknown step fails before any work is done
     state = ChainState()
     with tracking.mlflow_run(loaded):
         for i, step in enumerate(steps, 1):

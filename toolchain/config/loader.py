@@ -144,15 +144,32 @@ def _compose(source: Path, overrides: list[str]):
     return cfg
 
 
+def _schema_key(dotted: str) -> bool:
+    """True when `dotted` names a key of the schema (sections and their keys)."""
+    model: type[BaseModel] | None = ReidConfig
+    for part in dotted.split("."):
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return False
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return True
+
+
 def _hydra_overrides(source: Path, overrides: list[str]) -> list[str]:
-    """The default run directory is reidtool's, unless the file or an override sets one."""
+    """`key=v` for a schema key the file leaves out (or empty) sets it, as `++key=v` would; the
+    default run directory is reidtool's, unless the file or an override sets one."""
+    overrides = [
+        f"++{o}" if o[:1] not in "+~" and "=" in o and _schema_key(o.split("=", 1)[0]) else o
+        for o in overrides
+    ]
     text = yaml.safe_load(source.read_text()) or {}
     has_dir = (
         isinstance(text, dict)
         and isinstance(text.get("hydra"), dict)
         and ((text["hydra"].get("run") or {}).get("dir"))
     )
-    if has_dir or any(o.lstrip("+").startswith("hydra.run.dir=") for o in overrides):
+    if has_dir or any(o.lstrip("+").startswith("hydra.") for o in overrides):
         return overrides
     return [f"hydra.run.dir={DEFAULT_RUN_DIR}", *overrides]
 

@@ -84,6 +84,8 @@ Shape3 = Annotated[
 ]
 #: Free-form mappings (optimizer, callbacks, augmentation...): validated by the stage that owns them.
 AnyMap = Annotated[dict[str, Any] | None, BeforeValidator(_none_text)]
+#: Values whose form the owning stage parses (frozen_layers ranges, dryrun...); 'None' → None.
+AnyValue = Annotated[Any, BeforeValidator(_none_text)]
 
 
 class Section(BaseModel):
@@ -333,14 +335,14 @@ class Training(Section):
         None, ge=2, description="Images per batch (P×K with K = dataset.instances_per_identity)."
     )
     epochs: int | None = Field(None, ge=1, description="Number of epochs.")
-    optimizer: Any = Field(
+    optimizer: AnyValue = Field(
         None,
         description="{Name: {kwargs}} of a keras optimizer, e.g. {Adam: {learning_rate: 0.001}}.",
     )
     dropout: OptNumber = Field(
         None, ge=0, lt=1, description="Dropout before the classification head."
     )
-    frozen_layers: Any = Field(
+    frozen_layers: AnyValue = Field(
         None, description="Layers not trained, e.g. '(0:-1)', '(8, 110:121, -1)' or None."
     )
     callbacks: AnyMap = Field(
@@ -353,7 +355,7 @@ class Training(Section):
     trained_model_path: OptStr = Field(
         None, description="Where to copy the trained embedder (besides the run directory)."
     )
-    dryrun: Any = Field(None, description="Run this many steps only (True = 1) to check a config.")
+    dryrun: AnyValue = Field(None, description="Run this many steps only (True = 1) to check a config.")
     triplet_loss: TripletLoss = _section(TripletLoss)
     label_smoothing: Number = Field(
         0.1, ge=0, lt=1, description="(reidtool) Label smoothing of the classification loss."
@@ -424,10 +426,10 @@ class Evaluation(Section):
     allow_mismatch: Bool = Field(
         False, description="(reidtool) Do not fail when device bytes differ from the oracle."
     )
-    re_ranking: Any = Field(
+    re_ranking: AnyValue = Field(
         None, description="(reidtool) k-reciprocal re-ranking: True or {k1, k2, lambda_value}."
     )
-    visualize_queries: Any = Field(
+    visualize_queries: AnyValue = Field(
         None, description="(reidtool) Number of ranked-gallery figures to save."
     )
     fast_interpreter: OptBool = Field(
@@ -544,7 +546,7 @@ class ReidConfig(Section):
     model: Model = _section(Model)
     dataset: Dataset = _section(Dataset)
     preprocessing: Preprocessing = _section(Preprocessing)
-    data_augmentation: Any = Field(
+    data_augmentation: AnyValue = Field(
         None,
         description="Augmentations applied in YAML order, e.g. {random_flip: {mode: horizontal}}.",
     )
