@@ -137,13 +137,13 @@ def _prediction(loaded: LoadedConfig, state: ChainState) -> None:
 
 @STEPS.register("benchmarking")
 def _benchmarking(loaded: LoadedConfig, state: ChainState) -> None:
-    from toolchain.codegen.benchmark import benchmark
-
     model = state.int8_model or _configured_model(loaded)
     if model is None or not _is_int8(model):
         raise ConfigError(
             f"benchmarking needs an int8 .tflite model (quantize first); model.model_path is {model}"
         )
+    from toolchain.codegen.benchmark import benchmark
+
     benchmark(loaded.cfg, loaded.run, model_path=model)
 
 
