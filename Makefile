@@ -38,8 +38,11 @@ setup-system:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
 
+# The quickstart chain (train, quantize, evaluate on the host, deploy, evaluate on the board)
+# on a fresh synthetic set; ends on the float / int8 / on-device table.
 demo: setup
-	$(VENV)/bin/reidtool make-dataset $(DEMO_DIR)/data --identities 60 --seed 0
+	$(VENV)/bin/reidtool make-dataset $(DEMO_DIR)/data --identities 100 --seed 0 --overwrite
+	rm -rf $(DEMO_DIR)/run
 	DATA_DIR=$(DEMO_DIR)/data $(VENV)/bin/reidtool run configs/quickstart.yaml \
 	    hydra.run.dir=$(DEMO_DIR)/run
 

@@ -125,3 +125,16 @@ def test_a_failed_gate_exits_1(trained_quickstart, tmp_path):
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("error: gate failed: device.mAP = ")
+
+
+@pytest.mark.skipif(not shutil.which("arm-none-eabi-gcc"), reason="needs arm-none-eabi-gcc (make setup)")
+def test_quickstart_firmware_builds_for_the_n6(trained_quickstart, tmp_path):
+    """The STM32N6570-DK firmware of the quickstart model compiles and links (no board here)."""
+    from toolchain.boards.build import build_project
+    from toolchain.boards.project import generate_project
+
+    project = generate_project(trained_quickstart.int8_path, tmp_path / "n6", board="STM32N6")
+    report = build_project(project)
+    assert report.board == "STM32N6570-DK"
+    assert report.weights > 0 and report.text > 0
+    assert (project / report.image).is_file()
