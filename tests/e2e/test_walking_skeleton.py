@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 
-pytestmark = pytest.mark.xdist_group("boards")
+pytestmark = pytest.mark.xdist_group("qemu")
 
 REIDTOOL = str(ROOT / ".venv" / "bin" / "reidtool") if (ROOT / ".venv").exists() else "reidtool"
 METRIC_KEYS = ("rank1", "rank5", "rank10", "mAP", "mINP", "cmc", "num_query", "num_gallery")

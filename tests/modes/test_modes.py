@@ -14,7 +14,6 @@ from toolchain.modes import run_mode
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
-pytestmark = pytest.mark.xdist_group("boards")
 
 
 def run(tmp_path, tq, mode: str, *overrides: str, model: Path | None = None):
