@@ -161,6 +161,9 @@ def _deployment(loaded: LoadedConfig, state: ChainState) -> None:
         cfg = cfg.model_copy(
             update={"deployment": cfg.deployment.model_copy(update={"evaluate_on_device": True})}
         )
+    from toolchain.codegen.benchmark import benchmark_model
+
+    loaded.run.update_metrics("benchmark", benchmark_model(model))  # weights and arena bytes
     state.results["deployment"] = deploy(cfg, loaded.run, model_path=model)
 
 

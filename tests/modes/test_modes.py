@@ -114,6 +114,7 @@ def test_chain_tqed_on_the_host_board(trained_quickstart, tmp_path):
     run_dir, metrics = run(tmp_path, trained_quickstart, "chain_tqed", "training.epochs=1")
     assert {"float", "int8", "quantization", "device", "benchmark"} <= set(metrics)
     assert metrics["device"]["mAP"] == metrics["int8"]["mAP"]
+    assert metrics["benchmark"]["arena_bytes"] > 0 and metrics["benchmark"]["firmware"]["text"] > 0
     assert (run_dir.saved_models_dir / "best_model.keras").is_file()
     assert (run_dir.logs_dir / "training_log.csv").is_file()
     shutil.rmtree(run_dir.root)
