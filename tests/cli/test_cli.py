@@ -57,7 +57,10 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_missing_dataset_folder_is_named(tmp_path):
     proc = reidtool(
-        "train", str(QUICKSTART), f"hydra.run.dir={tmp_path / 'run'}", f"mlflow.uri={tmp_path / 'ml'}"
+        "train",
+        str(QUICKSTART),
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"mlflow.uri={tmp_path / 'ml'}",
     )
     assert proc.returncode == 2
     assert "/nonexistent/data/reid_train" in one_line_error(proc)
@@ -65,9 +68,24 @@ def test_missing_dataset_folder_is_named(tmp_path):
 
 def test_help_everywhere():
     commands = [
-        [], ["run"], ["train"], ["evaluate"], ["quantize"], ["predict"], ["benchmark"], ["deploy"],
-        ["make-dataset"], ["augment-preview"], ["plot-lr"], ["config", "schema"], ["generate"],
-        ["build"], ["flash"], ["board", "stop"], ["hil-eval"], ["validate"],
+        [],
+        ["run"],
+        ["train"],
+        ["evaluate"],
+        ["quantize"],
+        ["predict"],
+        ["benchmark"],
+        ["deploy"],
+        ["make-dataset"],
+        ["augment-preview"],
+        ["plot-lr"],
+        ["config", "schema"],
+        ["generate"],
+        ["build"],
+        ["flash"],
+        ["board", "stop"],
+        ["hil-eval"],
+        ["validate"],
     ]
     for command in commands:
         proc = reidtool(*command, "--help")
@@ -87,7 +105,12 @@ def test_usage_errors_exit_2(tmp_path):
 def test_config_schema_lists_every_section():
     proc = reidtool("config", "schema")
     assert proc.returncode == 0
-    for key in ("training.triplet_loss.strategy", "dataset.camera_regex", "deployment.board", "mlflow.uri"):
+    for key in (
+        "training.triplet_loss.strategy",
+        "dataset.camera_regex",
+        "deployment.board",
+        "mlflow.uri",
+    ):
         assert f"\n{key}\n" in proc.stdout
 
 
@@ -95,7 +118,9 @@ METRICS = {"device": {"mAP": 0.62, "rank1": 0.8, "exact_match_fraction": 1.0}, "
 
 
 def test_gates_pass_and_fail():
-    check_fail_under(METRICS, ["mAP=0.6", "device.exact_match_fraction=1.0", "int8.mAP=0.7"], block="device")
+    check_fail_under(
+        METRICS, ["mAP=0.6", "device.exact_match_fraction=1.0", "int8.mAP=0.7"], block="device"
+    )
     with pytest.raises(GateFailedError) as info:
         check_fail_under(METRICS, ["mAP=0.7", "rank1=0.5"], block="device")
     assert str(info.value) == "gate failed: mAP = 0.6200 < 0.7"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -68,7 +67,12 @@ def test_seed_string_forms_parse(config_file, tmp_path):
 def test_list_form_and_overrides(config_file):
     loaded = load_config(
         config_file,
-        overrides=["model.input_shape=[32,16,3]", "training.epochs=5", "+dataset.seed=7", "~training.frozen_layers"],
+        overrides=[
+            "model.input_shape=[32,16,3]",
+            "training.epochs=5",
+            "+dataset.seed=7",
+            "~training.frozen_layers",
+        ],
         create_run_dir=False,
     )
     assert loaded.cfg.model.input_shape == (32, 16, 3)
@@ -95,7 +99,9 @@ def test_wrong_type_and_range_name_key_and_value(config_file):
 
 
 def test_mandatory_and_exclusive_keys(config_file):
-    assert "model.model_name and model.model_path" in error_of(config_file, "++model.model_path=m.keras")
+    assert "model.model_name and model.model_path" in error_of(
+        config_file, "++model.model_path=m.keras"
+    )
     assert "model.input_shape is required" in error_of(config_file, "~model.input_shape")
     assert "missing mandatory key mlflow" in error_of(config_file, "~mlflow")
     assert "training.epochs" in error_of(config_file, "~training.epochs")
@@ -118,7 +124,10 @@ def test_hydra_errors_are_one_line(config_file):
 def test_variables_top_level_then_environment(config_file, monkeypatch):
     text = BASE.replace("${DATA_DIR}", "${MODELS_DIR}") + "MODELS_DIR: /models\n"
     config_file.write_text(text)
-    assert load_config(config_file, create_run_dir=False).cfg.dataset.training_path == "/models/reid_train"
+    assert (
+        load_config(config_file, create_run_dir=False).cfg.dataset.training_path
+        == "/models/reid_train"
+    )
     config_file.write_text(BASE.replace("${DATA_DIR}", "${NOT_SET_ANYWHERE}"))
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     message = error_of(config_file)
@@ -126,7 +135,9 @@ def test_variables_top_level_then_environment(config_file, monkeypatch):
 
 
 def test_run_directory_and_resolved_config(config_file, tmp_path):
-    loaded = load_config(config_file, overrides=["hydra.run.dir=out/${now:%Y}", "general.logs_dir=tb"])
+    loaded = load_config(
+        config_file, overrides=["hydra.run.dir=out/${now:%Y}", "general.logs_dir=tb"]
+    )
     root = loaded.run.root
     assert root.is_dir() and root.parent == Path("out") and len(root.name) == 4
     assert loaded.run.logs_dir == root / "tb"
@@ -157,7 +168,8 @@ def test_config_path_and_name(config_file):
 
 def test_custom_model_extra_keys(config_file):
     loaded = load_config(
-        config_file, overrides=["model.model_name=custom_model", "+model.alpha=0.5", "+model.depth=3"],
+        config_file,
+        overrides=["model.model_name=custom_model", "+model.alpha=0.5", "+model.depth=3"],
         create_run_dir=False,
     )
     assert loaded.cfg.model.model_extra == {"depth": 3}
@@ -166,4 +178,6 @@ def test_custom_model_extra_keys(config_file):
 
 def test_docs_config_reference_in_sync():
     docs = (ROOT / "docs" / "config.md").read_text()
-    assert docs == schema_markdown(), "regenerate: reidtool config schema --markdown > docs/config.md"
+    assert docs == schema_markdown(), (
+        "regenerate: reidtool config schema --markdown > docs/config.md"
+    )

@@ -15,8 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
-
 import numpy as np
 import pytest
 
@@ -64,13 +62,20 @@ def test_host_board(trained_quickstart, tmp_path):
     run_dir = tmp_path / "run"
     proc = subprocess.run(
         [
-            REIDTOOL, "deploy", str(QUICKSTART),
-            "++model.model_name=null", f"++model.model_path={tq.int8_path}",
-            "deployment.board=host", "deployment.evaluate_on_device=True",
-            f"hydra.run.dir={run_dir}", f"mlflow.uri={tmp_path / 'mlruns'}",
+            REIDTOOL,
+            "deploy",
+            str(QUICKSTART),
+            "++model.model_name=null",
+            f"++model.model_path={tq.int8_path}",
+            "deployment.board=host",
+            "deployment.evaluate_on_device=True",
+            f"hydra.run.dir={run_dir}",
+            f"mlflow.uri={tmp_path / 'mlruns'}",
         ],
         env={**os.environ, "DATA_DIR": str(tq.data_dir)},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -84,7 +89,8 @@ def test_host_board(trained_quickstart, tmp_path):
 @pytest.mark.qemu
 @pytest.mark.skipif(
     not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (make setup)")
+    reason="needs arm-none-eabi-gcc and qemu-system-arm (make setup)",
+)
 def test_qemu_m55_through_the_ci_script(trained_quickstart, tmp_path):
     """scripts/hil.sh, as the CI job runs it, with a gate on the device mAP."""
     tq = trained_quickstart
@@ -94,11 +100,18 @@ def test_qemu_m55_through_the_ci_script(trained_quickstart, tmp_path):
         ["bash", str(ROOT / "scripts" / "hil.sh"), "qemu-m55"],
         env={
             **os.environ,
-            "DATA_DIR": str(tq.data_dir), "MODEL": str(tq.int8_path), "RUN_DIR": str(run_dir),
-            "CONFIG": str(QUICKSTART), "REIDTOOL": REIDTOOL, "GATES": f"device.mAP={floor}",
+            "DATA_DIR": str(tq.data_dir),
+            "MODEL": str(tq.int8_path),
+            "RUN_DIR": str(run_dir),
+            "CONFIG": str(QUICKSTART),
+            "REIDTOOL": REIDTOOL,
+            "GATES": f"device.mAP={floor}",
             "XDG_RUNTIME_DIR": str(tmp_path),
         },
-        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -115,19 +128,29 @@ def test_a_failed_gate_exits_1(trained_quickstart, tmp_path):
     run_dir = tmp_path / "gate"
     proc = subprocess.run(
         [
-            REIDTOOL, "hil-eval", str(QUICKSTART), f"hydra.run.dir={run_dir}",
-            "++model.model_name=null", f"++model.model_path={tq.int8_path}",
-            "deployment.board=host", f"mlflow.uri={tmp_path / 'mlruns'}",
-            "--fail-under", "device.mAP=1.01",
+            REIDTOOL,
+            "hil-eval",
+            str(QUICKSTART),
+            f"hydra.run.dir={run_dir}",
+            "++model.model_name=null",
+            f"++model.model_path={tq.int8_path}",
+            "deployment.board=host",
+            f"mlflow.uri={tmp_path / 'mlruns'}",
+            "--fail-under",
+            "device.mAP=1.01",
         ],
         env={**os.environ, "DATA_DIR": str(tq.data_dir)},
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("error: gate failed: device.mAP = ")
 
 
-@pytest.mark.skipif(not shutil.which("arm-none-eabi-gcc"), reason="needs arm-none-eabi-gcc (make setup)")
+@pytest.mark.skipif(
+    not shutil.which("arm-none-eabi-gcc"), reason="needs arm-none-eabi-gcc (make setup)"
+)
 def test_quickstart_firmware_builds_for_the_n6(trained_quickstart, tmp_path):
     """The STM32N6570-DK firmware of the quickstart model compiles and links (no board here)."""
     from toolchain.boards.build import build_project

@@ -24,8 +24,11 @@ def run(tmp_path, tq, mode: str, *overrides: str, model: Path | None = None):
     loaded = load_config(
         QUICKSTART,
         overrides=[
-            f"hydra.run.dir={tmp_path / mode}", f"mlflow.uri={tmp_path / 'mlruns'}",
-            "deployment.board=host", *model_overrides, *overrides,
+            f"hydra.run.dir={tmp_path / mode}",
+            f"mlflow.uri={tmp_path / 'mlruns'}",
+            "deployment.board=host",
+            *model_overrides,
+            *overrides,
         ],
         operation_mode=mode,
     )
@@ -47,7 +50,9 @@ def test_evaluation_of_float_and_int8(trained_quickstart, tmp_path):
     tq = trained_quickstart
     _, metrics = run(tmp_path, tq, "evaluation", model=tq.keras_path)
     assert metrics["float"]["mAP"] == pytest.approx(tq.float_metrics["mAP"], abs=1e-6)
-    _, metrics = run(tmp_path, tq, "evaluation", "hydra.run.dir=" + str(tmp_path / "e8"), model=tq.int8_path)
+    _, metrics = run(
+        tmp_path, tq, "evaluation", "hydra.run.dir=" + str(tmp_path / "e8"), model=tq.int8_path
+    )
     assert metrics["int8"]["mAP"] == tq.int8_metrics["mAP"]  # the oracle is deterministic
     assert metrics["int8"]["interpreter"]["kernels"] == "reference"
 
@@ -66,7 +71,9 @@ def test_chain_eqe_records_every_step_in_one_run(trained_quickstart, tmp_path):
 
 
 def test_quantization_alone(trained_quickstart, tmp_path):
-    run_dir, metrics = run(tmp_path, trained_quickstart, "quantization", model=trained_quickstart.keras_path)
+    run_dir, metrics = run(
+        tmp_path, trained_quickstart, "quantization", model=trained_quickstart.keras_path
+    )
     (int8,) = run_dir.quantized_models_dir.glob("*_int8.tflite")
     assert int8.read_bytes() == trained_quickstart.int8_path.read_bytes()  # deterministic
     assert metrics["quantization"]["size_bytes"] == int8.stat().st_size
@@ -75,7 +82,9 @@ def test_quantization_alone(trained_quickstart, tmp_path):
 def test_prediction(trained_quickstart, tmp_path):
     data = trained_quickstart.data_dir / "reid_test"
     run_dir, _ = run(
-        tmp_path, trained_quickstart, "prediction",
+        tmp_path,
+        trained_quickstart,
+        "prediction",
         f"+dataset.prediction_query_path={data / 'query'}",
         f"+dataset.prediction_gallery_path={data / 'gallery'}",
         model=trained_quickstart.int8_path,
@@ -86,13 +95,18 @@ def test_prediction(trained_quickstart, tmp_path):
 def test_chain_qb_and_benchmarking(trained_quickstart, tmp_path):
     _, metrics = run(tmp_path, trained_quickstart, "chain_qb", model=trained_quickstart.keras_path)
     bench = metrics["benchmark"]
-    assert bench["weights_bytes"] > 0 and bench["arena_bytes"] >= bench["arena_lower_bound_bytes"] > 0
+    assert (
+        bench["weights_bytes"] > 0 and bench["arena_bytes"] >= bench["arena_lower_bound_bytes"] > 0
+    )
     assert bench["macs"] == sum(layer["macs"] for layer in bench["macs_per_layer"])
 
 
 def test_chain_qd_deploys_and_evaluates_on_the_host_board(trained_quickstart, tmp_path):
     _, metrics = run(
-        tmp_path, trained_quickstart, "chain_qd", "deployment.evaluate_on_device=True",
+        tmp_path,
+        trained_quickstart,
+        "chain_qd",
+        "deployment.evaluate_on_device=True",
         model=trained_quickstart.keras_path,
     )
     assert metrics["device"]["exact_match_fraction"] == 1.0
