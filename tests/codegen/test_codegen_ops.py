@@ -53,6 +53,24 @@ def _cases() -> list[Case]:
                   label="dequantize"))
     c.append(Case(single_op_model("QUANTIZE", [T((1, 9), "float32")], T((1, 9), "int8", 0.05, 3)),
                   label="quantize f32"))
+    pool = lambda name, opts, out, label: c.append(  # noqa: E731
+        Case(single_op_model(name, [T((1, 7, 9, 5), "int8", 0.05, 3)], T(out, "int8", 0.05, 3), opts),
+             label=label))
+    pool("MAX_POOL_2D", {"padding": 0, "stride_w": 2, "stride_h": 2, "filter_w": 3, "filter_h": 3},
+         (1, 4, 5, 5), "max pool 3x3 s2 SAME")
+    pool("MAX_POOL_2D", {"padding": 1, "stride_w": 1, "stride_h": 2, "filter_w": 2, "filter_h": 3,
+                         "activation": 1}, (1, 3, 8, 5), "max pool 3x2 VALID relu")
+    pool("AVERAGE_POOL_2D", {"padding": 0, "stride_w": 2, "stride_h": 2, "filter_w": 3, "filter_h": 3},
+         (1, 4, 5, 5), "avg pool 3x3 s2 SAME (edge taps)")
+    pool("AVERAGE_POOL_2D", {"padding": 1, "stride_w": 1, "stride_h": 1, "filter_w": 7, "filter_h": 5,
+                             "activation": 3}, (1, 3, 3, 5), "avg pool 5x7 VALID relu6")
+    pads = T((4, 2), "int32", None, None, np.array([[0, 0], [1, 2], [0, 3], [0, 0]], np.int32))
+    c.append(Case(single_op_model("PAD", [T((1, 5, 7, 3), "int8", 0.05, -9), pads],
+                                  T((1, 8, 10, 3), "int8", 0.05, -9)), label="pad hw"))
+    for name, out_q in (("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0)),
+                        ("HARD_SWISH", (0.03, -20)), ("RELU", (0.05, -128)), ("RELU6", (0.03, -128))):
+        c.append(Case(single_op_model(name, [T((1, 5, 7, 3), "int8", 0.06, 5)],
+                                      T((1, 5, 7, 3), "int8", *out_q)), label=name.lower()))
     return c
 
 

@@ -1,0 +1,41 @@
+"""Every model family of the zoo, exported and quantized as reidtool does it at a small input,
+through the code generator: the C (host gcc, ASan/UBSan, -Werror) gives the oracle's bytes."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pytest
+
+from codegen_harness import Case, check_cases
+
+FAMILIES = [
+    pytest.param("tinynet", (32, 16, 3), id="tinynet"),
+    pytest.param("mobilenetv1_a025", (32, 32, 3), id="mobilenetv1_a025"),
+    pytest.param("mobilenetv2_a035", (32, 32, 3), id="mobilenetv2_a035"),
+    pytest.param("osnet_a025", (32, 32, 3), id="osnet_a025", marks=pytest.mark.slow),
+    pytest.param("resnet50v2", (32, 32, 3), id="resnet50v2", marks=pytest.mark.slow),
+]
+
+
+def int8_model(name: str, shape: tuple[int, int, int]) -> bytes:
+    from toolchain.models.embedder import build_training_model
+    from toolchain.models.export import export_embedder
+    from toolchain.quantization.calibration import representative_dataset
+    from toolchain.quantization.quantizer import convert, make_converter
+
+    model_cfg = NS(model_name=name, model_path=None, pretrained=False, input_shape=shape,
+                   embedding_dim=None, bnneck=False, pretrained_weights=None)
+    embedder = export_embedder(build_training_model(model_cfg, shape, 10))
+    crops = np.random.default_rng(0).integers(0, 256, size=(8, *shape), dtype=np.uint8)
+    return convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
+
+
+@pytest.mark.parametrize("name,shape", FAMILIES)
+def test_family_is_bit_exact(tmp_path, name, shape):
+    from toolchain.quantization.inspect import read_ops
+
+    model = int8_model(name, shape)
+    ops = {op if isinstance(op, str) else getattr(op, "name", str(op)) for op in read_ops(model)}
+    check_cases(tmp_path, [Case(model, label=f"{name} {shape} ({', '.join(sorted(ops))})")], n=3)
