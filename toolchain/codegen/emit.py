@@ -100,7 +100,8 @@ def compile_graph(data: bytes, name: str = "reid", what: str = "<model>") -> Com
         em.prepare()
         emitters.append(em)
     aliases = {em.op.outputs[0]: em.op.inputs[0] for em in emitters if em.aliases_input()}
-    buffers, keys = graph_buffers(graph, aliases)
+    in_place = {em.op.outputs[0]: em.in_place_inputs() for em in emitters if em.in_place_inputs()}
+    buffers, keys = graph_buffers(graph, aliases, in_place)
     plan = plan_arena(buffers)
     ctx.offsets = {t: plan.offsets[k] for t, k in keys.items()}
     return Compiled(graph, ctx, emitters, plan, hashlib.sha256(data).digest())

@@ -82,13 +82,17 @@ def plan_arena(buffers: list[Buffer], align: int = ALIGN) -> Plan:
     return Plan(offsets, arena, lower, list(buffers))
 
 
-def graph_buffers(graph: Graph, aliases: dict[int, int]) -> tuple[list[Buffer], dict[int, int]]:
+def graph_buffers(
+    graph: Graph, aliases: dict[int, int], in_place: dict[int, list[int]] | None = None
+) -> tuple[list[Buffer], dict[int, int]]:
     """Buffers of the graph's intermediate tensors and the tensor → buffer key map.
 
     Args:
         graph: the scheduled graph; its input and output tensors live outside the arena
             (the caller's `in` and `out`), constants live in the weights blob.
-        aliases: output tensor → input tensor it may share storage with (RESHAPE...).
+        aliases: output tensor → input tensor it always shares storage with (RESHAPE...).
+        in_place: output tensor → input tensors it may overwrite (elementwise ops); the first
+            one whose storage nobody reads after this step is taken.
 
     Returns:
         (buffers keyed by their root tensor index, tensor index → buffer key).
@@ -103,16 +107,29 @@ def graph_buffers(graph: Graph, aliases: dict[int, int]) -> tuple[list[Buffer], 
             t = root[t]
         return t
 
+    last_read: dict[int, int] = {}
+    for step, op in enumerate(graph.ops):
+        for t in op.inputs:
+            last_read[t] = step
+    members: dict[int, set[int]] = {}
+
+    def dies_at(t: int, step: int) -> bool:
+        """No tensor sharing t's storage is read after `step`."""
+        return all(last_read.get(m, -1) <= step for m in members.get(key_of(t), {t}))
+
     for step, op in enumerate(graph.ops):
         for t in op.outputs:
             if t in external or graph.tensors[t].is_const:
                 continue
             src = aliases.get(t)
+            if src is None:
+                src = next((i for i in (in_place or {}).get(t, []) if i in root and dies_at(i, step)), None)
             if src is not None and src not in external and not graph.tensors[src].is_const:
                 root[t] = key_of(src)
             else:
                 root[t] = t
             k = key_of(t)
+            members.setdefault(k, {k}).add(t)
             first.setdefault(k, step)
             last[k] = max(last.get(k, step), step)
         for t in op.inputs:

@@ -34,6 +34,7 @@ def add_sub_params(em: OpEmitter) -> dict[str, int]:
 @OPS.register("ADD")
 class Add(OpEmitter):
     kernels = ("add",)
+    elementwise = True
 
     def prepare(self) -> None:
         check_binary(self)

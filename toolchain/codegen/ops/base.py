@@ -129,6 +129,9 @@ class OpEmitter:
 
     #: kernel sources (basenames in firmware_templates/kernels) the emitted code calls.
     kernels: tuple[str, ...] = ()
+    #: True when the kernel reads output element i's full-shape inputs at index i before it
+    #: writes element i (elementwise ops): the output may then overwrite such an input.
+    elementwise: bool = False
 
     def __init__(self, ctx: Context, op: Op):
         self.ctx = ctx
@@ -150,6 +153,16 @@ class OpEmitter:
     def aliases_input(self) -> bool:
         """True when the output may share the first input's storage (RESHAPE, SQUEEZE)."""
         return False
+
+    def in_place_inputs(self) -> list[int]:
+        """Tensor indices of inputs the output may overwrite if they are not read afterwards
+        (the planner decides): for elementwise ops, the inputs of the output's shape and type."""
+        if not self.elementwise:
+            return []
+        y = self.outputs[0]
+        return [i for i, t in zip(self.op.inputs, self.inputs)
+                if t is not None and not t.is_const and tuple(t.shape) == tuple(y.shape)
+                and t.dtype.itemsize == y.dtype.itemsize]
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self) -> str:

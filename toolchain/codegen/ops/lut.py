@@ -30,6 +30,7 @@ def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]
 
 class LookupTable(OpEmitter):
     kernels = ("lut",)
+    elementwise = True
 
     def prepare(self) -> None:
         self.need_inputs(1)

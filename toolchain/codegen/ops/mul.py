@@ -14,6 +14,7 @@ from toolchain.codegen.quant import activation_range, quantize_multiplier
 @OPS.register("MUL")
 class Mul(OpEmitter):
     kernels = ("mul",)
+    elementwise = True
 
     def prepare(self) -> None:
         check_binary(self)

@@ -10,6 +10,7 @@ from toolchain.codegen.ops.base import OPS, OpEmitter
 @OPS.register("SUB")
 class Sub(OpEmitter):
     kernels = ("sub",)
+    elementwise = True
 
     def prepare(self) -> None:
         check_binary(self)
