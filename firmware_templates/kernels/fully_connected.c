@@ -21,7 +21,7 @@ void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
             if (bias) {
                 acc += bias[o];
             }
-            acc = requantize(acc, multiplier[ch], shift[ch]) + p->output_offset;
+            acc = requantize_single_rounding(acc, multiplier[ch], shift[ch]) + p->output_offset;
             output[(int64_t)b * p->out_depth + o] = (int8_t)rq_clamp(acc, p->act_min, p->act_max);
         }
     }

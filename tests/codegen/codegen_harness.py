@@ -160,3 +160,61 @@ def check_cases(work: Path, cases: list[Case], n: int = 3, seed: int = 0) -> dic
                             f"first at {bad[:5].tolist()}")
     assert not failures, "C output differs from the oracle:\n" + "\n".join(failures)
     return {"infos": infos}
+
+
+def fuzz(work: Path, seconds: float, seed: int = 0, batch: int = 16,
+         save_dir: Path | None = None) -> dict[str, object]:
+    """Differential fuzzing for about `seconds`: random single-op models (toolchain.codegen.fuzz)
+    through the generated C and the oracle. Models the oracle itself refuses are skipped;
+    models our generator refuses and models whose bytes differ are reported (and saved to
+    `save_dir` as .tflite files, the regression cases)."""
+    import hashlib
+    import time
+
+    from toolchain.codegen.emit import compile_graph
+    from toolchain.codegen.fuzz import random_model
+    from toolchain.errors import CodegenError
+
+    rng = np.random.default_rng(seed)
+    deadline = time.monotonic() + seconds
+    report: dict[str, object] = {"cases": 0, "oracle_refused": 0, "refused": [], "failures": []}
+    round_no = 0
+    while time.monotonic() < deadline:
+        cases = []
+        while len(cases) < batch:
+            label, model = random_model(rng)
+            try:
+                Oracle(model).run(random_inputs(Oracle(model), 1, rng))
+            except Exception:  # the oracle's own prepare refuses it: not a valid model
+                report["oracle_refused"] += 1
+                continue
+            try:
+                compile_graph(model)
+            except CodegenError as err:
+                report["refused"].append(f"{label}: {err}")
+                _save(save_dir, label, model)
+                continue
+            cases.append(Case(model, label=label))
+        try:
+            check_cases(work / f"round{round_no}", cases, n=2, seed=seed + round_no)
+        except AssertionError as err:
+            report["failures"].append(str(err)[:4000])
+            for case in cases:  # which one: each alone
+                try:
+                    check_cases(work / f"alone{round_no}_{hashlib.sha1(case.model).hexdigest()[:8]}",
+                                [case], n=2)
+                except AssertionError:
+                    _save(save_dir, case.label, case.model)
+        report["cases"] += len(cases)
+        round_no += 1
+    return report
+
+
+def _save(save_dir: Path | None, label: str, model: bytes) -> None:
+    import hashlib
+
+    if save_dir is None:
+        return
+    save_dir.mkdir(parents=True, exist_ok=True)
+    name = label.split()[0] + "_" + hashlib.sha1(model).hexdigest()[:12] + ".tflite"
+    (save_dir / name).write_bytes(model)

@@ -43,7 +43,14 @@ class FullyConnected(OpEmitter):
         mult = np.zeros(len(w.scales), np.int32)
         shift = np.zeros(len(w.scales), np.int32)
         for c, s in enumerate(w.scales):
-            mult[c], shift[c] = quantize_multiplier(float(x.scale) * float(s) / float(y.scale))
+            # The oracle's per-tensor path (GetQuantizedConvolutionMultipler) multiplies the
+            # input and filter scales in float32, then divides in double; per-channel filters
+            # go through PopulateConvolutionQuantizationParams, all in double.
+            product = (float(np.float32(x.scale) * np.float32(s)) if not per_channel
+                       else float(x.scale) * float(s))
+            mult[c], shift[c] = quantize_multiplier(product / float(y.scale))
+        if np.any(shift > 30):
+            raise self.fail(f"requantization multiplier 2^{int(shift.max())} is out of range (> 2^30)")
         lo, hi = activation_range(self.op.options.get("activation", 0), y.scale, y.zero_point,
                                   y.dtype, self.where())
         self.params = {"batches": batches, "accum_depth": depth, "out_depth": out_depth,
