@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from toolchain.config.loader import LoadedConfig
-from toolchain.errors import ConfigError, NotAvailableError
+from toolchain.errors import ConfigError
 from toolchain.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -109,11 +109,18 @@ def _evaluation(loaded: LoadedConfig, state: ChainState) -> None:
 
     _require_dirs(loaded, "test_query_path", "test_gallery_path")
     target = loaded.cfg.evaluation.target
-    if target.startswith("stedgeai"):
-        raise NotAvailableError(
-            f"evaluation.target {target}: evaluation through ST's stedgeai is not available yet; "
-            "use target host or board"
+    if target.startswith("stedgeai"):  # the zoo's stedgeai_host / stedgeai_n6
+        from toolchain import stedgeai
+
+        model = state.int8_model or _configured_model(loaded)
+        cfg = loaded.cfg
+        board = "STM32N6570-DK" if target == "stedgeai_n6" else cfg.deployment.board
+        stedgeai.validate(
+            model, loaded.run.root, board=board, mode="target" if target == "stedgeai_n6" else "host",
+            baud=cfg.evaluation.baud, port=cfg.evaluation.port,
+            path_to_stedgeai=cfg.tools.stedgeai.path_to_stedgeai,
         )
+        return
     if target == "board":
         from host.device_eval import hil_eval
 

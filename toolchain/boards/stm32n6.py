@@ -14,8 +14,10 @@ from pathlib import Path
 
 from toolchain.boards.base import BOARDS, DEFAULT_BAUD, Board, BoardFacts, MemoryRegion
 from toolchain.boards.qemu_m55 import KIB, arm_toolchain
+from toolchain.errors import UsageError
 
 PROGRAMMER = "STM32_Programmer_CLI"
+SIGNING_TOOL = "STM32_SigningTool_CLI"
 PROGRAMMER_HOW = (
     "It ships with STM32CubeProgrammer 2.18 or later "
     "(https://www.st.com/en/development-tools/stm32cubeprog.html); put its bin/ folder on PATH."
@@ -63,5 +65,72 @@ class Stm32N6Board(Board):
 
     def flash_commands(self, project: str | Path) -> list[list[str]]:
         """Load the ELF into AXISRAM over SWD and start it at its entry point (dev boot)."""
-        elf = str(Path(project).resolve() / self.facts.executable)
-        return [[PROGRAMMER, "-c", "port=SWD", "mode=HOTPLUG", "-w", elf, "-s"]]
+        return boot_commands(project, "development")
+
+
+#: STM32N6570-DK external flash (MX66UW1G45G on XSPI2) and its external loader.
+N6_EXTERNAL_LOADER = "MX66UW1G45G_STM32N6570-DK.stldr"
+N6_FSBL_ADDRESS = "0x70000000"
+N6_WEIGHTS_ADDRESS = "0x70380000"
+
+
+def boot_commands(
+    project: str | Path, mode: str = "development", weights: str | Path | None = None
+) -> list[list[str]]:
+    """The exact commands to run the firmware on an STM32N6570-DK.
+
+    development: load the ELF into AXISRAM over SWD and run it (BOOT1 switch to the right).
+    flash: sign the binary as first-stage boot loader payload (`STM32_SigningTool_CLI ... -t
+    ssbl`), program it and the weights into the external flash through the board's external
+    loader (`-el`), then boot from flash (BOOT1 to the left).
+    """
+    project = Path(project).resolve()
+    elf, binary = project / "firmware.elf", project / "firmware.bin"
+    if mode == "development":
+        return [[PROGRAMMER, "-c", "port=SWD", "mode=HOTPLUG", "-w", str(elf), "-s"]]
+    if mode != "flash":
+        raise UsageError(f"N6 boot mode {mode!r}: expected development or flash")
+    signed = project / "firmware_signed.bin"
+    commands = [
+        [
+            SIGNING_TOOL,
+            "-bin",
+            str(binary),
+            "-nk",
+            "-of",
+            "0x80000000",
+            "-t",
+            "ssbl",
+            "-hv",
+            "2.3",
+            "-o",
+            str(signed),
+            "-s",
+        ],
+        [
+            PROGRAMMER,
+            "-c",
+            "port=SWD",
+            "mode=HOTPLUG",
+            "-el",
+            N6_EXTERNAL_LOADER,
+            "-w",
+            str(signed),
+            N6_FSBL_ADDRESS,
+        ],
+    ]
+    if weights is not None:
+        commands.append(
+            [
+                PROGRAMMER,
+                "-c",
+                "port=SWD",
+                "mode=HOTPLUG",
+                "-el",
+                N6_EXTERNAL_LOADER,
+                "-w",
+                str(weights),
+                N6_WEIGHTS_ADDRESS,
+            ]
+        )
+    return commands
