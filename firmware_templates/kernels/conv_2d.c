@@ -2,13 +2,15 @@
  * Taps outside the input are skipped (the same as adding input zero points, which
  * contribute (zp + input_offset) * w = 0). */
 #include "conv_2d.h"
+#include "dot_s8.h"
 #include "requantize.h"
 
 void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
                 int8_t *output)
 {
-    int32_t b, oy, ox, oc, ky, kx, ic;
+    int32_t b, oy, ox, oc, ky, kx;
+    int32_t dot, sum_w;
     for (b = 0; b < p->batches; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
             const int32_t in_y0 = oy * p->stride_h - p->pad_h;
@@ -31,9 +33,9 @@ void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *fi
                             }
                             in_px = input + (((int64_t)b * p->in_h + in_y) * p->in_w + in_x) * p->in_c;
                             w_px = filter + (((int64_t)oc * p->k_h + ky) * p->k_w + kx) * p->in_c;
-                            for (ic = 0; ic < p->in_c; ++ic) {
-                                acc += ((int32_t)in_px[ic] + p->input_offset) * (int32_t)w_px[ic];
-                            }
+                            /* sum (x + off) * w = sum x * w + off * sum w */
+                            dot_s8(in_px, w_px, p->in_c, &dot, &sum_w);
+                            acc += dot + p->input_offset * sum_w;
                         }
                     }
                     if (bias) {

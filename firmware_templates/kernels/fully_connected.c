@@ -1,6 +1,7 @@
 /* fully_connected.c: reference int8 FULLY_CONNECTED (the oracle's FullyConnected and
  * FullyConnectedPerChannel arithmetic). */
 #include "fully_connected.h"
+#include "dot_s8.h"
 #include "requantize.h"
 
 void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
@@ -15,8 +16,14 @@ void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
             const int32_t ch = p->per_channel ? o : 0;
             /* |acc| <= accum_depth * 255 * 255 + |bias|. */
             int32_t acc = 0;
-            for (d = 0; d < p->accum_depth; ++d) {
-                acc += ((int32_t)w[d] + p->filter_offset) * ((int32_t)x[d] + p->input_offset);
+            if (p->filter_offset == 0) { /* symmetric filters: sum w * (x + off) */
+                int32_t dot, sum_w;
+                dot_s8(x, w, p->accum_depth, &dot, &sum_w);
+                acc = dot + p->input_offset * sum_w;
+            } else {
+                for (d = 0; d < p->accum_depth; ++d) {
+                    acc += ((int32_t)w[d] + p->filter_offset) * ((int32_t)x[d] + p->input_offset);
+                }
             }
             if (bias) {
                 acc += bias[o];
