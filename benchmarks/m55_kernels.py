@@ -31,8 +31,10 @@ def run_build(project: Path, extra: str) -> tuple[bytes, int, list[int]]:
     from toolchain.oracle import Oracle
 
     subprocess.run(["make", "-C", str(project), "-s", "clean"], check=False, capture_output=True)
-    subprocess.run(["make", "-C", str(project), "-s", "-j2", f"EXTRA_CFLAGS=-DREID_PROFILING {extra}"], check=True,
-                   capture_output=True)
+    proc = subprocess.run(["make", "-C", str(project), "-s", f"EXTRA_CFLAGS=-DREID_PROFILING {extra}"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"build failed ({extra or 'MVE'}):\n{proc.stderr[-3000:]}")
     oracle = Oracle(project / "model.tflite")
     x = np.random.default_rng(0).integers(0, 256, oracle.input_shape, dtype=np.uint8)
     x = x.astype(oracle.input_dtype)
