@@ -172,12 +172,36 @@ def test_bad_file_mid_stream_names_the_file(tmp_path):
         ds = pipeline.make_eval_dataset(records, SHAPE, batch_size=2, cache=cache)
         first = next(iter(ds))  # streaming: the good files come through first
         assert first.shape == (2, *SHAPE)
-        with pytest.raises(tf.errors.OpError):  # what a bare loop (or model.fit) sees
+        with pytest.raises(tf.errors.OpError) as raw:  # what a bare loop (or model.fit) sees
             list(ds)
+        assert "Traceback" in str(raw.value)
+        carried = pipeline.dataset_error_from(raw.value)
+        assert isinstance(carried, DatasetError)
+        assert str(carried).startswith(f"Image file {cut} is corrupt or truncated (")
+        assert "\n" not in str(carried)
         with pytest.raises(DatasetError, match=r"001_c0_9.jpg is corrupt or truncated") as err:
             with pipeline.dataset_errors():
                 list(ds)
         assert "Traceback" not in str(err.value) and "\n" not in str(err.value)
+        assert str(err.value) == str(carried)
+
+
+def test_other_pipeline_failures_are_one_line_too(tmp_path):
+    records = [ImageRecord(write_rgb(tmp_path / "001_a.png", 16, 8), "001")]
+    # A Python step that fails at run time: a TensorFlow error, but not an image error.
+
+    def fail(pixels):
+        raise ValueError("pixels are never negative")
+
+    ds = pipeline.make_eval_dataset(records, SHAPE, batch_size=1).map(
+        lambda x: tf.numpy_function(fail, [x], tf.float32)
+    )
+    with pytest.raises(tf.errors.OpError) as raw:
+        list(ds)
+    assert pipeline.dataset_error_from(raw.value) is None  # not an image error
+    with pytest.raises(DatasetError, match=r"^The input pipeline failed: .*never negative"):
+        with pipeline.dataset_errors():
+            list(ds)
 
 
 def test_from_config_and_bad_arguments(tmp_path):
