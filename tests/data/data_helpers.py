@@ -12,8 +12,9 @@ from PIL import Image
 REAL_DATA = Path("/work/shared/data/tgc2020-reid")
 
 
-def write_rgb(path: Path, height: int = 40, width: int = 20, seed: int = 0, fmt: str | None = None
-              ) -> Path:
+def write_rgb(
+    path: Path, height: int = 40, width: int = 20, seed: int = 0, fmt: str | None = None
+) -> Path:
     """A random-noise RGB image (JPEG/PNG/BMP from the suffix)."""
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
@@ -26,12 +27,20 @@ def write_png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims width x height, with a tiny (invalid) body: never decodable."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 

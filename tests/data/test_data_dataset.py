@@ -7,8 +7,13 @@ import pytest
 from data_helpers import REAL_DATA, write_png_header_only, write_rgb, write_truncated_jpeg
 from PIL import Image
 
-from toolchain.data.dataset import (DatasetWarning, ImageRecord, check_query_gallery,
-                                    check_training_identities, scan_folder)
+from toolchain.data.dataset import (
+    DatasetWarning,
+    ImageRecord,
+    check_query_gallery,
+    check_training_identities,
+    scan_folder,
+)
 from toolchain.errors import ConfigError, DatasetError
 
 
@@ -24,10 +29,18 @@ def test_records_identity_camera_and_ignored_files(tmp_path):
     (tmp_path / ".hidden_1.jpg").write_bytes(b"junk")
     (tmp_path / "sub").mkdir()
     recs = scan_folder(tmp_path, camera_regex=r"_c(\d+)_")
-    assert [r.path.name for r in recs] == ["0001_c2_1.PNG", "0001_c3_2.bmp", "0002_c1_0.jpg",
-                                           "0010_c1_x.jpeg"]
-    assert [(r.identity, r.camera) for r in recs] == [("0001", "2"), ("0001", "3"), ("0002", "1"),
-                                                      ("0010", "1")]
+    assert [r.path.name for r in recs] == [
+        "0001_c2_1.PNG",
+        "0001_c3_2.bmp",
+        "0002_c1_0.jpg",
+        "0010_c1_x.jpeg",
+    ]
+    assert [(r.identity, r.camera) for r in recs] == [
+        ("0001", "2"),
+        ("0001", "3"),
+        ("0002", "1"),
+        ("0010", "1"),
+    ]
     assert scan_folder(tmp_path)[0] == ImageRecord(tmp_path / "0001_c2_1.PNG", "0001", None)
     # A pattern without a group: the whole match is the camera.
     assert scan_folder(tmp_path, camera_regex=r"c\d")[0].camera == "c2"
@@ -97,8 +110,9 @@ def test_grayscale_rgba_and_16bit_files_warn_by_name(tmp_path):
 
 
 def test_single_image_identities_and_query_without_gallery(tmp_path):
-    recs = [ImageRecord(tmp_path / f"{i}_{n}.jpg", i, None)
-            for i, n in [("a", 0), ("a", 1), ("b", 0)]]
+    recs = [
+        ImageRecord(tmp_path / f"{i}_{n}.jpg", i, None) for i, n in [("a", 0), ("a", 1), ("b", 0)]
+    ]
     with pytest.warns(DatasetWarning, match=r"1 identit.*single image: b_0.jpg"):
         check_training_identities(recs)
     with pytest.raises(DatasetError, match="Every identity in dataset.training_path.*b_0.jpg"):
@@ -118,6 +132,11 @@ def test_real_folder_with_location_cameras():
         pytest.skip("tgc2020-reid not present at /work/shared/data/tgc2020-reid")
     recs = scan_folder(folder, camera_regex=r"^[^_]+_([A-Za-z]+)_")
     assert len(recs) == 83
-    assert {r.camera for r in recs} <= {"Arucas", "Ayagaures", "ParqueSur", "PresaDeHornos",
-                                        "Teror"}
+    assert {r.camera for r in recs} <= {
+        "Arucas",
+        "Ayagaures",
+        "ParqueSur",
+        "PresaDeHornos",
+        "Teror",
+    }
     assert all(r.path.name.startswith(r.identity + "_") for r in recs)

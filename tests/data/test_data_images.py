@@ -6,8 +6,7 @@ import types
 
 import numpy as np
 import pytest
-from data_helpers import (real_photos, write_png_header_only, write_rgb,
-                          write_truncated_jpeg)
+from data_helpers import real_photos, write_png_header_only, write_rgb, write_truncated_jpeg
 from PIL import Image
 
 from toolchain.data import images
@@ -49,11 +48,13 @@ def test_crop_takes_the_centre_and_padding_letterboxes(tmp_path):
     pixels[:, :, 0] = 200
     pixels[:, 40:60] = (0, 200, 0)
     Image.fromarray(pixels).save(tmp_path / "w_1.png")
-    crop = images.load_input_bytes(tmp_path / "w_1.png", (64, 32, 3), interpolation="nearest",
-                                   aspect_ratio="crop")
+    crop = images.load_input_bytes(
+        tmp_path / "w_1.png", (64, 32, 3), interpolation="nearest", aspect_ratio="crop"
+    )
     assert (crop == np.array([0, 200, 0], dtype=np.uint8)).all()
-    pad = images.load_input_bytes(tmp_path / "w_1.png", (64, 32, 3), interpolation="nearest",
-                                  aspect_ratio="padding")
+    pad = images.load_input_bytes(
+        tmp_path / "w_1.png", (64, 32, 3), interpolation="nearest", aspect_ratio="padding"
+    )
     # 100x40 scaled to width 32 is ~13 rows high, centred: black rows above and below.
     assert (pad[:20] == 0).all() and (pad[-20:] == 0).all()
     assert pad[32, :, 0].max() == 200
@@ -79,7 +80,8 @@ def test_grayscale_palette_rgba_and_16bit_are_converted(tmp_path):
     Image.fromarray(gray, "L").convert("P").save(tmp_path / "p_1.png")
     np.testing.assert_array_equal(
         images.load_input_bytes(tmp_path / "p_1.png", (16, 16, 1), color_mode="grayscale")[..., 0],
-        gray)
+        gray,
+    )
 
     wide = np.array([[0, 257 * 128, 65535, 257 * 7]], dtype=np.uint16)
     Image.fromarray(wide).save(tmp_path / "w_1.png")  # a real 16-bit grayscale PNG
@@ -120,12 +122,19 @@ def test_from_config_matches_explicit_call_and_batch(tmp_path):
         model=types.SimpleNamespace(input_shape=(24, 12, 3)),
         preprocessing=types.SimpleNamespace(
             color_mode="rgb",
-            resizing=types.SimpleNamespace(interpolation="bicubic", aspect_ratio="crop")))
+            resizing=types.SimpleNamespace(interpolation="bicubic", aspect_ratio="crop"),
+        ),
+    )
     one = images.input_bytes_from_config(paths[0], cfg)
-    np.testing.assert_array_equal(one, images.load_input_bytes(
-        paths[0], (24, 12, 3), interpolation="bicubic", aspect_ratio="crop"))
-    batch = images.load_input_batch(paths, (24, 12, 3), interpolation="bicubic",
-                                    aspect_ratio="crop")
+    np.testing.assert_array_equal(
+        one,
+        images.load_input_bytes(
+            paths[0], (24, 12, 3), interpolation="bicubic", aspect_ratio="crop"
+        ),
+    )
+    batch = images.load_input_batch(
+        paths, (24, 12, 3), interpolation="bicubic", aspect_ratio="crop"
+    )
     assert batch.shape == (3, 24, 12, 3)
     np.testing.assert_array_equal(batch[0], one)
 
@@ -136,7 +145,7 @@ def test_real_photos_load_at_model_size():
         pytest.skip("tgc2020-reid not present at /work/shared/data/tgc2020-reid")
     batch = images.load_input_batch(photos, (256, 128, 3))
     assert batch.shape == (3, 256, 128, 3) and batch.dtype == np.uint8
-    for path, got in zip(photos, batch):
+    for path, got in zip(photos, batch, strict=True):
         # Against PIL's own bilinear resize of the same decoded pixels: same picture.
         ref = np.asarray(Image.open(path).convert("RGB").resize((128, 256), Image.BILINEAR))
         assert np.abs(got.astype(float) - ref).mean() < 6

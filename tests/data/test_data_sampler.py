@@ -57,10 +57,10 @@ def test_state_round_trip_through_json_reproduces_the_next_epochs():
     b.set_state(state)
     got = [list(b), list(b)]
     assert b.epoch == a.epoch == 3
-    for e, g in zip(expected, got):
-        for x, y in zip(e, g):
+    for e, g in zip(expected, got, strict=True):
+        for x, y in zip(e, g, strict=True):
             np.testing.assert_array_equal(x, y)
-    assert not all(np.array_equal(x, y) for x, y in zip(expected[0], expected[1]))
+    assert not all(np.array_equal(x, y) for x, y in zip(expected[0], expected[1], strict=True))
 
 
 def test_same_seed_same_batches_different_seed_different():
@@ -68,8 +68,8 @@ def test_same_seed_same_batches_different_seed_different():
     one = list(PKSampler(labels, 4, 2, seed=5))
     two = list(PKSampler(labels, 4, 2, seed=5))
     other = list(PKSampler(labels, 4, 2, seed=6))
-    assert all(np.array_equal(x, y) for x, y in zip(one, two))
-    assert not all(np.array_equal(x, y) for x, y in zip(one, other))
+    assert all(np.array_equal(x, y) for x, y in zip(one, two, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(one, other, strict=True))
 
 
 def test_bad_arguments_are_named():

@@ -16,8 +16,11 @@ from toolchain.errors import ConfigError, DatasetError
 
 
 def _records(sizes):
-    return [ImageRecord(Path(f"/x/{i:03d}_{n}.jpg"), f"{i:03d}") for i, size in enumerate(sizes)
-            for n in range(size)]
+    return [
+        ImageRecord(Path(f"/x/{i:03d}_{n}.jpg"), f"{i:03d}")
+        for i, size in enumerate(sizes)
+        for n in range(size)
+    ]
 
 
 def test_stratified_split_per_identity():
@@ -28,7 +31,7 @@ def test_stratified_split_per_identity():
     assert not {r.path for r in train} & {r.path for r in val}
     assert len(val) == round(len(recs) * 0.25)
     tr, va = Counter(r.identity for r in train), Counter(r.identity for r in val)
-    for ident, size in zip(sorted(tr), sizes):
+    for ident, size in zip(sorted(tr), sizes, strict=True):
         assert tr[ident] >= 1  # every identity keeps a training image
         assert abs(va[ident] - size * 0.25) < 1  # proportional (largest remainder)
     again = stratified_split(recs, 0.25, seed=11)
@@ -66,10 +69,19 @@ def _cfg(**dataset):
 def test_build_splits_state_machine(tmp_path):
     root = _tree(tmp_path)
     with pytest.warns(DatasetWarning, match="single image: d_c0_0.jpg"):
-        s = build_splits(_cfg(training_path=str(root / "train"), validation_split=0.2, seed=1,
-                              test_query_path=root / "query", test_gallery_path=root / "gallery",
-                              camera_regex=r"_c(\d)_", validation_path=None,
-                              quantization_path=None, quantization_split=None))
+        s = build_splits(
+            _cfg(
+                training_path=str(root / "train"),
+                validation_split=0.2,
+                seed=1,
+                test_query_path=root / "query",
+                test_gallery_path=root / "gallery",
+                camera_regex=r"_c(\d)_",
+                validation_path=None,
+                quantization_path=None,
+                quantization_split=None,
+            )
+        )
     assert s.class_names == ["a", "b", "c", "d"]
     assert len(s.train) + len(s.val) == 15 and len(s.val) == 3
     assert {r.identity for r in s.val} <= {"a", "b", "c"}  # "d" has one image: stays in train
@@ -77,23 +89,37 @@ def test_build_splits_state_machine(tmp_path):
     assert len(s.quantization) == 15  # no quantization_path/split: all training images
 
     with pytest.warns(DatasetWarning):
-        s = build_splits(_cfg(training_path=root / "train", validation_path=root / "gallery",
-                              quantization_split=0.4, seed=2, class_names=["a", "b", "c", "d",
-                                                                           "x", "y"]))
+        s = build_splits(
+            _cfg(
+                training_path=root / "train",
+                validation_path=root / "gallery",
+                quantization_split=0.4,
+                seed=2,
+                class_names=["a", "b", "c", "d", "x", "y"],
+            )
+        )
     assert len(s.train) == 15 and len(s.val) == 6 and len(s.quantization) == 9
     assert s.class_names[-1] == "y" and s.query == [] and s.gallery == []
 
-    s = build_splits(_cfg(quantization_path=root / "calib", test_query_path=root / "query",
-                          test_gallery_path=root / "gallery"))
+    s = build_splits(
+        _cfg(
+            quantization_path=root / "calib",
+            test_query_path=root / "query",
+            test_gallery_path=root / "gallery",
+        )
+    )
     assert s.train == [] and s.val == [] and [r.path.name for r in s.quantization] == ["q_0.jpg"]
 
 
 def test_build_splits_config_errors(tmp_path):
     root = _tree(tmp_path)
-    with pytest.raises(ConfigError, match="test_query_path and dataset.test_gallery_path go "
-                                          "together"):
+    with pytest.raises(
+        ConfigError, match="test_query_path and dataset.test_gallery_path go together"
+    ):
         make_splits(test_query_path=str(root / "query"))
-    with pytest.raises(ConfigError, match="validation_split: expected 0 <= value < 1. Received: 1.5"):
+    with pytest.raises(
+        ConfigError, match="validation_split: expected 0 <= value < 1. Received: 1.5"
+    ):
         with pytest.warns(DatasetWarning):
             make_splits(training_path=str(root / "train"), validation_split=1.5)
     with pytest.raises(ConfigError, match="dataset section is required"):

@@ -84,14 +84,21 @@ def list_image_files(path: str | os.PathLike, key: str | None = None) -> list[Pa
     if not files:
         extra = ""
         if subdirs:
-            extra = (f" It holds sub-folders ({format_file_list([d.name for d in subdirs])}): "
-                     "images must sit directly in the folder, not one folder per identity.")
+            extra = (
+                f" It holds sub-folders ({format_file_list([d.name for d in subdirs])}): "
+                "images must sit directly in the folder, not one folder per identity."
+            )
         raise DatasetError(f"Dataset folder {where} holds no image files.{extra} {LAYOUT_HINT}")
     return files
 
 
-def scan_folder(path: str | os.PathLike, camera_regex: str | re.Pattern | None = None,
-                check_image_files: bool = False, *, key: str | None = None) -> list[ImageRecord]:
+def scan_folder(
+    path: str | os.PathLike,
+    camera_regex: str | re.Pattern | None = None,
+    check_image_files: bool = False,
+    *,
+    key: str | None = None,
+) -> list[ImageRecord]:
     """Turn a flat image folder into records, checking names and image headers.
 
     Every file's header is read (cheap: format, size, mode), so unreadable files and huge images
@@ -122,7 +129,8 @@ def scan_folder(path: str | os.PathLike, camera_regex: str | re.Pattern | None =
     if no_underscore:
         raise DatasetError(
             f"In {where}, {len(no_underscore)} file name(s) have no identity prefix "
-            f"(text before the first underscore): {format_file_list(f.name for f in no_underscore)}. "
+            "(text before the first underscore): "
+            f"{format_file_list(f.name for f in no_underscore)}. "
             "Rename them <identity>_<anything>.<ext>."
         )
 
@@ -195,9 +203,12 @@ def identities_of(records: Iterable[ImageRecord]) -> Counter:
     return Counter(r.identity for r in records)
 
 
-def check_query_gallery(query: Sequence[ImageRecord], gallery: Sequence[ImageRecord],
-                        query_key: str = "dataset.test_query_path",
-                        gallery_key: str = "dataset.test_gallery_path") -> None:
+def check_query_gallery(
+    query: Sequence[ImageRecord],
+    gallery: Sequence[ImageRecord],
+    query_key: str = "dataset.test_query_path",
+    gallery_key: str = "dataset.test_gallery_path",
+) -> None:
     """Warn about query identities absent from the gallery; raise if no query has a match.
 
     Such queries are skipped by the metrics (`num_query_skipped`), as in the seed; if every
@@ -222,8 +233,9 @@ def check_query_gallery(query: Sequence[ImageRecord], gallery: Sequence[ImageRec
     )
 
 
-def check_training_identities(records: Sequence[ImageRecord],
-                              key: str = "dataset.training_path") -> None:
+def check_training_identities(
+    records: Sequence[ImageRecord], key: str = "dataset.training_path"
+) -> None:
     """Single-image identities cannot form a positive pair for the triplet loss.
 
     Some of them: a warning naming them (they still train the classification head, as in the

@@ -32,8 +32,16 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "BMP", "GIF")
 #: Largest image accepted, in pixels (decompression-bomb guard); 64 Mpx is ~8000x8000.
 MAX_PIXELS = 64_000_000
 #: `tf.image.resize` methods accepted as `preprocessing.resizing.interpolation`.
-INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
-                  "mitchellcubic")
+INTERPOLATIONS = (
+    "bilinear",
+    "nearest",
+    "bicubic",
+    "area",
+    "lanczos3",
+    "lanczos5",
+    "gaussian",
+    "mitchellcubic",
+)
 #: PIL modes holding more than 8 bits per sample; they are scaled down to 8 bits.
 WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
@@ -50,8 +58,11 @@ class ColorMode:
     channels: int
 
 
-for _mode in (ColorMode("rgb", "RGB", 3), ColorMode("grayscale", "L", 1),
-              ColorMode("rgba", "RGBA", 4)):
+for _mode in (
+    ColorMode("rgb", "RGB", 3),
+    ColorMode("grayscale", "L", 1),
+    ColorMode("rgba", "RGBA", 4),
+):
     COLOR_MODES.add(_mode.name, _mode)
 
 
@@ -153,6 +164,7 @@ def _to_8bit_gray(im: Image.Image) -> Image.Image:
 
 # --------------------------------------------------------------------------- resizing (TF)
 
+
 def _tf():
     import tensorflow as tf
 
@@ -173,8 +185,9 @@ def _crop(image, height: int, width: int, method: str):
     h, w = shape[0], shape[1]
     crop_h = tf.maximum(1, tf.minimum(h, (w * height) // width))
     crop_w = tf.maximum(1, tf.minimum(w, (h * width) // height))
-    image = tf.image.crop_to_bounding_box(image, (h - crop_h) // 2, (w - crop_w) // 2,
-                                          crop_h, crop_w)
+    image = tf.image.crop_to_bounding_box(
+        image, (h - crop_h) // 2, (w - crop_w) // 2, crop_h, crop_w
+    )
     return tf.image.resize(image, [height, width], method=method)
 
 
@@ -184,8 +197,9 @@ def _padding(image, height: int, width: int, method: str):
     return _tf().image.resize_with_pad(image, height, width, method=method)
 
 
-def check_preprocessing(input_shape: Sequence[int], color_mode: str, interpolation: str,
-                        aspect_ratio: str) -> tuple[int, int, int]:
+def check_preprocessing(
+    input_shape: Sequence[int], color_mode: str, interpolation: str, aspect_ratio: str
+) -> tuple[int, int, int]:
     """Validate the resize settings and return (H, W, C).
 
     Raises `ConfigError` naming the key (`model.input_shape`, `preprocessing.color_mode`,
@@ -203,18 +217,20 @@ def check_preprocessing(input_shape: Sequence[int], color_mode: str, interpolati
         shape = (*shape, mode.channels)
     if len(shape) != 3 or min(shape) < 1:
         raise ConfigError(
-            f"model.input_shape: expected (H, W, C) with positive ints. Received: {tuple(input_shape)}"
+            "model.input_shape: expected (H, W, C) with positive ints. "
+            f"Received: {tuple(input_shape)}"
         )
     if shape[2] != mode.channels:
         raise ConfigError(
-            f"model.input_shape has {shape[2]} channels but preprocessing.color_mode={color_mode!r} "
-            f"gives {mode.channels}. Make them agree."
+            f"model.input_shape has {shape[2]} channels but "
+            f"preprocessing.color_mode={color_mode!r} gives {mode.channels}. Make them agree."
         )
     return shape  # type: ignore[return-value]
 
 
-def resize_image(image, height: int, width: int, *, interpolation: str = "bilinear",
-                 aspect_ratio: str = "fit"):
+def resize_image(
+    image, height: int, width: int, *, interpolation: str = "bilinear", aspect_ratio: str = "fit"
+):
     """Resize a uint8 (h, w, C) image tensor to uint8 (height, width, C), as a TF op.
 
     The one resize used everywhere (eagerly by `load_input_bytes`, in graph mode by the
@@ -228,9 +244,14 @@ def resize_image(image, height: int, width: int, *, interpolation: str = "biline
     return out
 
 
-def load_input_bytes(path: str | os.PathLike, input_shape: Sequence[int], *,
-                     color_mode: str = "rgb", interpolation: str = "bilinear",
-                     aspect_ratio: str = "fit") -> np.ndarray:
+def load_input_bytes(
+    path: str | os.PathLike,
+    input_shape: Sequence[int],
+    *,
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    aspect_ratio: str = "fit",
+) -> np.ndarray:
     """Turn one image file into the model's input bytes: uint8 (H, W, C).
 
     Decode (PIL) → colour mode → resize per `preprocessing.resizing` → uint8. These are raw
@@ -248,21 +269,36 @@ def load_input_bytes(path: str | os.PathLike, input_shape: Sequence[int], *,
     """
     height, width, _ = check_preprocessing(input_shape, color_mode, interpolation, aspect_ratio)
     pixels = decode_image(path, color_mode)
-    resized = resize_image(_tf().constant(pixels), height, width, interpolation=interpolation,
-                           aspect_ratio=aspect_ratio)
+    resized = resize_image(
+        _tf().constant(pixels),
+        height,
+        width,
+        interpolation=interpolation,
+        aspect_ratio=aspect_ratio,
+    )
     return resized.numpy()
 
 
-def load_input_batch(paths: Iterable[str | os.PathLike], input_shape: Sequence[int], *,
-                     color_mode: str = "rgb", interpolation: str = "bilinear",
-                     aspect_ratio: str = "fit") -> np.ndarray:
+def load_input_batch(
+    paths: Iterable[str | os.PathLike],
+    input_shape: Sequence[int],
+    *,
+    color_mode: str = "rgb",
+    interpolation: str = "bilinear",
+    aspect_ratio: str = "fit",
+) -> np.ndarray:
     """`load_input_bytes` for several files: uint8 (N, H, W, C)."""
     shape = check_preprocessing(input_shape, color_mode, interpolation, aspect_ratio)
     paths = list(paths)
     out = np.empty((len(paths), *shape), dtype=np.uint8)
     for i, path in enumerate(paths):
-        out[i] = load_input_bytes(path, shape, color_mode=color_mode,
-                                  interpolation=interpolation, aspect_ratio=aspect_ratio)
+        out[i] = load_input_bytes(
+            path,
+            shape,
+            color_mode=color_mode,
+            interpolation=interpolation,
+            aspect_ratio=aspect_ratio,
+        )
     return out
 
 
@@ -279,10 +315,13 @@ def preprocessing_from_config(cfg: Any) -> dict[str, Any]:
     pre = getattr(cfg, "preprocessing", None)
     resizing = getattr(pre, "resizing", None) if pre is not None else None
     color_mode = (getattr(pre, "color_mode", None) if pre is not None else None) or "rgb"
-    interpolation = (getattr(resizing, "interpolation", None) if resizing is not None else None)
-    aspect_ratio = (getattr(resizing, "aspect_ratio", None) if resizing is not None else None)
-    kwargs = dict(color_mode=str(color_mode), interpolation=str(interpolation or "bilinear"),
-                  aspect_ratio=str(aspect_ratio or "fit"))
+    interpolation = getattr(resizing, "interpolation", None) if resizing is not None else None
+    aspect_ratio = getattr(resizing, "aspect_ratio", None) if resizing is not None else None
+    kwargs = dict(
+        color_mode=str(color_mode),
+        interpolation=str(interpolation or "bilinear"),
+        aspect_ratio=str(aspect_ratio or "fit"),
+    )
     shape = check_preprocessing(input_shape, **kwargs)
     return dict(input_shape=shape, **kwargs)
 

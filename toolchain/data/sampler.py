@@ -37,15 +37,24 @@ class PKSampler:
         batches_per_epoch: default ceil(len(labels) / (p * k)), like the seed's generator.
     """
 
-    def __init__(self, labels: Sequence[int] | np.ndarray, p: int, k: int, seed: int = 0,
-                 batches_per_epoch: int | None = None):
+    def __init__(
+        self,
+        labels: Sequence[int] | np.ndarray,
+        p: int,
+        k: int,
+        seed: int = 0,
+        batches_per_epoch: int | None = None,
+    ):
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.size == 0:
-            raise DatasetError(f"PKSampler needs a non-empty 1-D label array. Received shape "
-                               f"{labels.shape}.")
+            raise DatasetError(
+                f"PKSampler needs a non-empty 1-D label array. Received shape {labels.shape}."
+            )
         if int(p) < 1 or int(k) < 1:
-            raise ConfigError(f"PKSampler: P and K must be >= 1. Received: P={p}, "
-                              f"K(dataset.instances_per_identity)={k}")
+            raise ConfigError(
+                f"PKSampler: P and K must be >= 1. Received: P={p}, "
+                f"K(dataset.instances_per_identity)={k}"
+            )
         self.p, self.k, self.seed = int(p), int(k), int(seed)
         self.identities = np.unique(labels)
         if len(self.identities) < self.p:
@@ -56,14 +65,20 @@ class PKSampler:
             )
         self._members = {int(i): np.flatnonzero(labels == i) for i in self.identities}
         self.num_images = int(labels.size)
-        self.batches_per_epoch = int(batches_per_epoch or
-                                     max(1, math.ceil(self.num_images / (self.p * self.k))))
+        self.batches_per_epoch = int(
+            batches_per_epoch or max(1, math.ceil(self.num_images / (self.p * self.k)))
+        )
         self.epoch = 0
         self._rng = np.random.default_rng(self.seed)
 
     @classmethod
-    def from_batch_size(cls, labels: Sequence[int] | np.ndarray, batch_size: int,
-                        instances_per_identity: int = 4, seed: int = 0) -> PKSampler:
+    def from_batch_size(
+        cls,
+        labels: Sequence[int] | np.ndarray,
+        batch_size: int,
+        instances_per_identity: int = 4,
+        seed: int = 0,
+    ) -> PKSampler:
         """P = batch_size / K; `batch_size` must be a multiple of K."""
         k = int(instances_per_identity)
         if k < 1 or int(batch_size) % k:
@@ -89,12 +104,12 @@ class PKSampler:
             cycle.extend(int(i) for i in rng.permutation(self.identities))
         batches = []
         for b in range(self.batches_per_epoch):
-            chosen = cycle[b * self.p:(b + 1) * self.p]
+            chosen = cycle[b * self.p : (b + 1) * self.p]
             if len(set(chosen)) < self.p:  # a cycle boundary repeated an identity: redraw it
                 chosen = [int(i) for i in rng.choice(self.identities, self.p, replace=False)]
             batch = np.empty(self.batch_size, dtype=np.int64)
             for j, ident in enumerate(chosen):
-                batch[j * self.k:(j + 1) * self.k] = self._draw(ident, rng)
+                batch[j * self.k : (j + 1) * self.k] = self._draw(ident, rng)
             batches.append(batch)
         self.epoch += 1
         return batches
@@ -111,8 +126,13 @@ class PKSampler:
 
     def get_state(self) -> dict[str, Any]:
         """JSON-serialisable state: seed, epoch counter and the RNG's bit-generator state."""
-        return {"seed": self.seed, "p": self.p, "k": self.k, "epoch": self.epoch,
-                "rng": copy.deepcopy(self._rng.bit_generator.state)}
+        return {
+            "seed": self.seed,
+            "p": self.p,
+            "k": self.k,
+            "epoch": self.epoch,
+            "rng": copy.deepcopy(self._rng.bit_generator.state),
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a `get_state()` result (e.g. from training_state.json)."""
@@ -127,6 +147,8 @@ class PKSampler:
             rng.bit_generator.state = copy.deepcopy(state["rng"])
             self.epoch = int(state["epoch"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"Saved sampler state is malformed ({exc!r}); expected the dict "
-                              "PKSampler.get_state() returns.") from None
+            raise ConfigError(
+                f"Saved sampler state is malformed ({exc!r}); expected the dict "
+                "PKSampler.get_state() returns."
+            ) from None
         self._rng = rng

@@ -27,8 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from toolchain.data.dataset import (ImageRecord, check_query_gallery, check_training_identities,
-                                    scan_folder)
+from toolchain.data.dataset import (
+    ImageRecord,
+    check_query_gallery,
+    check_training_identities,
+    scan_folder,
+)
 from toolchain.errors import ConfigError, DatasetError, format_file_list
 
 log = logging.getLogger(__name__)
@@ -47,12 +51,15 @@ class Splits:
 
     def summary(self) -> dict[str, int]:
         """Image counts per set, for logs."""
-        return {name: len(getattr(self, name))
-                for name in ("train", "val", "query", "gallery", "quantization")}
+        return {
+            name: len(getattr(self, name))
+            for name in ("train", "val", "query", "gallery", "quantization")
+        }
 
 
-def identity_labels(records: Sequence[ImageRecord], class_names: Sequence[str] | None = None
-                    ) -> tuple[np.ndarray, list[str]]:
+def identity_labels(
+    records: Sequence[ImageRecord], class_names: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Integer class labels for records.
 
     Args:
@@ -78,8 +85,9 @@ def identity_labels(records: Sequence[ImageRecord], class_names: Sequence[str] |
     return labels, names
 
 
-def stratified_split(records: Sequence[ImageRecord], fraction: float, seed: int
-                     ) -> tuple[list[ImageRecord], list[ImageRecord]]:
+def stratified_split(
+    records: Sequence[ImageRecord], fraction: float, seed: int
+) -> tuple[list[ImageRecord], list[ImageRecord]]:
     """Split records per image, stratified by identity: (kept, held_out).
 
     About `fraction` of all images are held out, spread over identities in proportion to their
@@ -87,7 +95,9 @@ def stratified_split(records: Sequence[ImageRecord], fraction: float, seed: int
     every identity keeps at least one image. Deterministic for a given seed and record list.
     """
     if not 0.0 <= fraction < 1.0:
-        raise ConfigError(f"dataset.validation_split: expected 0 <= value < 1. Received: {fraction}")
+        raise ConfigError(
+            f"dataset.validation_split: expected 0 <= value < 1. Received: {fraction}"
+        )
     by_id: dict[str, list[ImageRecord]] = defaultdict(list)
     for rec in sorted(records, key=lambda r: str(r.path)):
         by_id[rec.identity].append(rec)
@@ -105,7 +115,7 @@ def stratified_split(records: Sequence[ImageRecord], fraction: float, seed: int
         if take[i] < sizes[i] - 1:
             take[i] += 1
     kept, held = [], []
-    for ident, n_held in zip(ids, take):
+    for ident, n_held in zip(ids, take, strict=True):
         items = by_id[ident]
         perm = rng.permutation(len(items))
         held.extend(items[j] for j in sorted(perm[:n_held]))
@@ -113,8 +123,12 @@ def stratified_split(records: Sequence[ImageRecord], fraction: float, seed: int
     return kept, held
 
 
-def random_subset(records: Sequence[ImageRecord], fraction: float, seed: int,
-                  key: str = "dataset.quantization_split") -> list[ImageRecord]:
+def random_subset(
+    records: Sequence[ImageRecord],
+    fraction: float,
+    seed: int,
+    key: str = "dataset.quantization_split",
+) -> list[ImageRecord]:
     """A seeded random `fraction` of records (at least one), in their original order."""
     if not 0.0 < fraction <= 1.0:
         raise ConfigError(f"{key}: expected 0 < value <= 1. Received: {fraction}")
@@ -123,12 +137,20 @@ def random_subset(records: Sequence[ImageRecord], fraction: float, seed: int,
     return [records[i] for i in pick]
 
 
-def make_splits(*, training_path: str | None = None, validation_path: str | None = None,
-                validation_split: float | None = 0.2, test_query_path: str | None = None,
-                test_gallery_path: str | None = None, quantization_path: str | None = None,
-                quantization_split: float | None = None, class_names: Sequence[str] | None = None,
-                seed: int = 123, camera_regex: str | None = None,
-                check_image_files: bool = False) -> Splits:
+def make_splits(
+    *,
+    training_path: str | None = None,
+    validation_path: str | None = None,
+    validation_split: float | None = 0.2,
+    test_query_path: str | None = None,
+    test_gallery_path: str | None = None,
+    quantization_path: str | None = None,
+    quantization_split: float | None = None,
+    class_names: Sequence[str] | None = None,
+    seed: int = 123,
+    camera_regex: str | None = None,
+    check_image_files: bool = False,
+) -> Splits:
     """`build_splits` with explicit arguments (the `dataset.*` keys of CONTRACTS §4)."""
     if bool(test_query_path) != bool(test_gallery_path):
         raise ConfigError(
