@@ -418,6 +418,12 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(err, "show") and isinstance(getattr(err, "exit_code", None), int):
             err.show()  # typer's (click's) usage errors
             return err.exit_code
+        from toolchain.data.pipeline import dataset_error_from
+
+        carried = dataset_error_from(err)  # a bad file TensorFlow found mid-stream
+        if carried is not None and not debug:
+            console.print(f"[red]error:[/] {carried}", highlight=False, soft_wrap=True)
+            return carried.exit_code
         if debug:
             console.print_exception()
         else:
