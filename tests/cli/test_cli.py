@@ -129,3 +129,28 @@ def test_gates_pass_and_fail():
         check_fail_under(METRICS, ["device.recall=0.1"])
     with pytest.raises(UsageError, match="KEY=NUMBER"):
         check_fail_under(METRICS, ["mAP>0.1"])
+
+
+def test_bad_file_found_while_streaming_is_one_line(tiny_dataset, tmp_path, monkeypatch, capsys):
+    """The streaming training path (sets too big for memory): TensorFlow meets the bad file
+    mid-epoch; the user still gets one line naming it, no traceback."""
+    import shutil
+
+    from toolchain import cli
+    from toolchain.training import trainer
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    bad = sorted((data / "reid_train").glob("*.jpg"))[5]
+    bad.write_bytes(bad.read_bytes()[:200])  # truncated JPEG
+    monkeypatch.setattr(trainer, "IN_MEMORY_BYTES", 0)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    code = cli.main([
+        "run", str(QUICKSTART), "operation_mode=training", "training.epochs=1",
+        f"hydra.run.dir={tmp_path / 'run'}", f"mlflow.uri={tmp_path / 'ml'}",
+    ])
+    err = capsys.readouterr().err
+    assert code in (1, 2)
+    assert "Traceback" not in err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert bad.name in line
