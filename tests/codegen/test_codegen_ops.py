@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from codegen_harness import Case, check_cases
-from toolchain.codegen.tflite_writer import TensorSpec as T, single_op_model
+from toolchain.codegen.tflite_writer import TensorSpec as T, build_model, single_op_model
 
 
 def _cases() -> list[Case]:
@@ -71,7 +71,53 @@ def _cases() -> list[Case]:
                         ("HARD_SWISH", (0.03, -20)), ("RELU", (0.05, -128)), ("RELU6", (0.03, -128))):
         c.append(Case(single_op_model(name, [T((1, 5, 7, 3), "int8", 0.06, 5)],
                                       T((1, 5, 7, 3), "int8", *out_q)), label=name.lower()))
+    pads2 = T((3, 2), "int32", None, None, np.array([[0, 0], [2, 1], [1, 0]], np.int32))
+    c.append(Case(single_op_model("PADV2", [T((1, 5, 3), "int8", 0.05, -9), pads2,
+                                            T((), "int8", 0.05, -9, np.array(77, np.int8))],
+                                  T((1, 8, 4), "int8", 0.05, -9)), label="padv2 constant 77"))
+    c += _concatenation_cases(rng)
+    c += _l2_normalization_cases(rng)
     return c
+
+
+def _concatenation_cases(rng) -> list[Case]:
+    q = (0.05, -3)
+    x = T((1, 5, 7, 3), "int8", *q)
+    const = T((1, 5, 2, 3), "int8", *q, rng.integers(-128, 128, (1, 5, 2, 3)).astype(np.int8))
+    pooled = T((1, 5, 7, 3), "int8", *q)
+    pool_1x1 = {"padding": 1, "stride_w": 1, "stride_h": 1, "filter_w": 1, "filter_h": 1}
+    return [
+        # The graph input twice and a constant, on channels (odd block sizes).
+        Case(build_model([x, T((1, 5, 7, 6), "int8", *q)],
+                         [("CONCATENATION", [0, 0], [1], {"axis": -1})], [0], [1]),
+             label="concatenation x,x axis -1"),
+        # An arena tensor (a 1x1 max pool of x), the input and a constant, on W.
+        Case(build_model([x, pooled, const, T((1, 5, 16, 3), "int8", *q)],
+                         [("MAX_POOL_2D", [0], [1], pool_1x1),
+                          ("CONCATENATION", [1, 2, 0], [3], {"axis": 2})], [0], [3]),
+             label="concatenation pool,const,x axis 2"),
+        Case(single_op_model("CONCATENATION", [T((1, 5, 7, 3), "uint8", 0.5, 130), T(
+            (1, 2, 7, 3), "uint8", 0.5, 130, rng.integers(0, 256, (1, 2, 7, 3)).astype(np.uint8))],
+            T((1, 7, 7, 3), "uint8", 0.5, 130), {"axis": 1}), label="concatenation uint8 axis 1"),
+    ]
+
+
+def _l2_normalization_cases(rng) -> list[Case]:
+    out = lambda shape: T(shape, "int8", 1 / 128, 0)  # noqa: E731
+    # Vectors whose sum of squares is 0, 1 (the oracle's special case), tiny, and large.
+    small = np.array([[[3, 3, 3, 3, 3], [4, 3, 3, 3, 3], [5, 3, 1, 3, 3], [127, -128, 3, 3, 3]]],
+                     np.int8).reshape(1, 1, 4, 5)
+    # 9000 elements of |x - zp| = 255: the sum passes 2^29 (the oracle's divide-by-4 loop).
+    big = np.where(rng.random((2, 1, 9000)) < 0.97, 127, -128).astype(np.int8)
+    big[1, 0, :100] = rng.integers(-128, 128, 100)
+    return [
+        Case(single_op_model("L2_NORMALIZATION", [T((1, 4, 5), "int8", 0.05, 3)], out((1, 4, 5))),
+             inputs=small, label="l2_normalization zero/one/tiny sums"),
+        Case(single_op_model("L2_NORMALIZATION", [T((1, 3, 5, 37), "int8", 0.02, -7)],
+                             out((1, 3, 5, 37))), label="l2_normalization 37 channels"),
+        Case(single_op_model("L2_NORMALIZATION", [T((1, 9000), "int8", 0.3, -128)], out((1, 9000))),
+             inputs=big, label="l2_normalization sum > 2^29"),
+    ]
 
 
 def test_single_op_models_match_oracle_bytes(tmp_path):

@@ -2,10 +2,12 @@
 
 from toolchain.codegen.ops import (  # noqa: F401
     add,
+    concatenation,
     conv_2d,
     depthwise_conv_2d,
     dequantize,
     fully_connected,
+    l2_normalization,
     lut,
     mean,
     mul,
