@@ -68,7 +68,8 @@ def _cases() -> list[Case]:
     c.append(Case(single_op_model("PAD", [T((1, 5, 7, 3), "int8", 0.05, -9), pads],
                                   T((1, 8, 10, 3), "int8", 0.05, -9)), label="pad hw"))
     for name, out_q in (("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0)),
-                        ("HARD_SWISH", (0.03, -20)), ("RELU", (0.05, -128)), ("RELU6", (0.03, -128))):
+                        ("HARD_SWISH", (0.03, -20)), ("RELU", (0.05, -128)), ("RELU6", (0.03, -128)),
+                        ("RELU_N1_TO_1", (1 / 128, 0))):
         c.append(Case(single_op_model(name, [T((1, 5, 7, 3), "int8", 0.06, 5)],
                                       T((1, 5, 7, 3), "int8", *out_q)), label=name.lower()))
     pads2 = T((3, 2), "int32", None, None, np.array([[0, 0], [2, 1], [1, 0]], np.int32))

@@ -33,7 +33,7 @@ from toolchain.files import atomic_write_bytes, atomic_write_text
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "firmware_templates" / "kernels"
 WEIGHTS_SECTION = ".reid_weights"
-SHARED_HEADERS = ("requantize.h", "broadcast.h", "dot_s8.h")
+SHARED_HEADERS = ("requantize.h", "broadcast.h", "dot_s8.h", "pool_common.h")
 
 
 @dataclass

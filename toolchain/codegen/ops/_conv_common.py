@@ -13,7 +13,9 @@ from toolchain.codegen.ops.base import INT8, INT32, OpEmitter
 from toolchain.codegen.quant import activation_range, compute_padding, quantize_multiplier
 
 
-def per_channel_multipliers(em: OpEmitter, channels: int, filter_dim: int) -> tuple[np.ndarray, np.ndarray]:
+def per_channel_multipliers(
+    em: OpEmitter, channels: int, filter_dim: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(multipliers, shifts) int32 arrays of length `channels` for a conv-like op."""
     x, w = em.inputs[0], em.inputs[1]
     y = em.outputs[0]
@@ -21,11 +23,15 @@ def per_channel_multipliers(em: OpEmitter, channels: int, filter_dim: int) -> tu
     if len(scales) == 1:
         scales = np.repeat(scales, channels)
     elif len(scales) != channels or w.quantized_dimension != filter_dim:
-        raise em.fail(f"{w.describe()}: expected 1 or {channels} scales on dimension {filter_dim}, "
-                      f"received {len(w.scales)} on dimension {w.quantized_dimension}")
+        raise em.fail(
+            f"{w.describe()}: expected 1 or {channels} scales on dimension {filter_dim}, "
+            f"received {len(w.scales)} on dimension {w.quantized_dimension}"
+        )
     if len(w.zero_points) and np.any(w.zero_points != 0):
-        raise em.fail(f"{w.describe()}: expected filter zero points of 0 (symmetric int8), "
-                      f"received {sorted(set(w.zero_points.tolist()))[:4]}")
+        raise em.fail(
+            f"{w.describe()}: expected filter zero points of 0 (symmetric int8), "
+            f"received {sorted(set(w.zero_points.tolist()))[:4]}"
+        )
     mult = np.zeros(channels, np.int32)
     shift = np.zeros(channels, np.int32)
     for c in range(channels):
@@ -62,8 +68,18 @@ def spatial_params(em: OpEmitter, k_h: int, k_w: int) -> dict[str, int]:
     out_h, pad_h = compute_padding(o.get("padding", 0), x.shape[1], k_h, sh, dh)
     out_w, pad_w = compute_padding(o.get("padding", 0), x.shape[2], k_w, sw, dw)
     if (out_h, out_w) != y.shape[1:3] or x.shape[0] != y.shape[0]:
-        raise em.fail(f"output shape {y.shape} does not match the computed "
-                      f"({x.shape[0]}, {out_h}, {out_w}, ...)")
+        raise em.fail(
+            f"output shape {y.shape} does not match the computed "
+            f"({x.shape[0]}, {out_h}, {out_w}, ...)"
+        )
     lo, hi = activation_range(o.get("activation", 0), y.scale, y.zero_point, y.dtype, em.where())
-    return {"stride_h": sh, "stride_w": sw, "dilation_h": dh, "dilation_w": dw,
-            "pad_h": pad_h, "pad_w": pad_w, "act_min": lo, "act_max": hi}
+    return {
+        "stride_h": sh,
+        "stride_w": sw,
+        "dilation_h": dh,
+        "dilation_w": dw,
+        "pad_h": pad_h,
+        "pad_w": pad_w,
+        "act_min": lo,
+        "act_max": hi,
+    }

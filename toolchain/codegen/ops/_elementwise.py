@@ -42,7 +42,9 @@ def check_binary(em: OpEmitter) -> None:
 def emit_binary(em: OpEmitter, struct: str, func: str) -> str:
     c = em.ctx
     shape = ", ".join(f".{k} = {{{', '.join(map(str, v))}}}" for k, v in em.shape.items())
-    return (f"static const broadcast_shape_t s = {{{shape}}};\n"
-            + em.call(struct, em.params,
-                      f"{func}(&p, &s, {c.ptr(em.op.inputs[0], True)}, {c.ptr(em.op.inputs[1], True)}, "
-                      f"{c.ptr(em.op.outputs[0])});"))
+    return f"static const broadcast_shape_t s = {{{shape}}};\n" + em.call(
+        struct,
+        em.params,
+        f"{func}(&p, &s, {c.ptr(em.op.inputs[0], True)}, {c.ptr(em.op.inputs[1], True)}, "
+        f"{c.ptr(em.op.outputs[0])});",
+    )

@@ -1,4 +1,4 @@
-"""Elementwise int8 → int8 ops as a 256-entry lookup table (kernel `lut_s8`).
+"""What the table ops share: int8 → int8 through a 256-entry lookup table (kernel `lut_s8`).
 
 LOGISTIC, TANH, HARD_SWISH, RELU, RELU6 and RELU_N1_TO_1 map each int8 input to one int8
 output given the input and output quantization. The table is built at generation time by
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.codegen.ops.base import INT8, OPS, OpEmitter
+from toolchain.codegen.ops.base import INT8, OpEmitter
 
 
 def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]) -> np.ndarray:
@@ -21,7 +21,8 @@ def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]
     from toolchain.oracle import Oracle
 
     model = single_op_model(
-        op_name, [TensorSpec((1, 256), "int8", in_q[0], in_q[1])],
+        op_name,
+        [TensorSpec((1, 256), "int8", in_q[0], in_q[1])],
         TensorSpec((1, 256), "int8", out_q[0], out_q[1]),
     )
     inputs = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
@@ -29,6 +30,8 @@ def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]
 
 
 class LookupTable(OpEmitter):
+    """An elementwise op computed as `table[x + 128]`, the table probed from the oracle."""
+
     kernels = ("lut",)
     elementwise = True
 
@@ -44,12 +47,10 @@ class LookupTable(OpEmitter):
 
     def emit(self) -> str:
         table = self.ctx.const(self.table, "int8_t")
-        return (f"lut_s8({table}, {self.ctx.ptr(self.op.inputs[0], True)}, "
-                f"{self.ctx.ptr(self.op.outputs[0])}, {self.outputs[0].size});")
+        return (
+            f"lut_s8({table}, {self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{self.ctx.ptr(self.op.outputs[0])}, {self.outputs[0].size});"
+        )
 
     def macs(self) -> int:
         return self.outputs[0].size
-
-
-for _name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1"):
-    OPS.add(_name, type(_name.title().replace("_", ""), (LookupTable,), {}))

@@ -1,4 +1,4 @@
-"""MAX_POOL_2D and AVERAGE_POOL_2D (kernels `max_pool_s8`, `average_pool_s8`).
+"""What MAX_POOL_2D and AVERAGE_POOL_2D share: checks, padding and the `pool_params_t` fields.
 
 The oracle's int8 pooling does not requantize: input and output share one scale and zero
 point (checked here). Padding and output size follow `ComputePaddingHeightWidth`; the window
@@ -7,12 +7,13 @@ is clipped to the image and AVERAGE divides by the taps read, rounding half away
 
 from __future__ import annotations
 
-from toolchain.codegen.ops.base import INT8, OPS, OpEmitter
+from toolchain.codegen.ops.base import INT8, OpEmitter
 from toolchain.codegen.quant import activation_range, compute_padding
 
 
-class _Pool(OpEmitter):
-    kernels = ("pool",)
+class Pool2D(OpEmitter):
+    """A 2-D pooling op; subclasses name their kernel and its C function."""
+
     function = ""
 
     def prepare(self) -> None:
@@ -39,29 +40,33 @@ class _Pool(OpEmitter):
             raise self.fail(f"{y.describe()}: expected shape {(n, out_h, out_w, c)}")
         if out_h < 1 or out_w < 1 or fh <= pad_h or fw <= pad_w:
             raise self.fail("a pooling window would read no input")
-        lo, hi = activation_range(o.get("activation", 0), y.scale, y.zero_point, y.dtype, self.where())
+        lo, hi = activation_range(
+            o.get("activation", 0), y.scale, y.zero_point, y.dtype, self.where()
+        )
         self.params = {
-            "batches": n, "in_h": h, "in_w": w, "channels": c, "out_h": out_h, "out_w": out_w,
-            "filter_h": fh, "filter_w": fw, "stride_h": sh, "stride_w": sw,
-            "pad_h": pad_h, "pad_w": pad_w, "act_min": lo, "act_max": hi,
+            "batches": n,
+            "in_h": h,
+            "in_w": w,
+            "channels": c,
+            "out_h": out_h,
+            "out_w": out_w,
+            "filter_h": fh,
+            "filter_w": fw,
+            "stride_h": sh,
+            "stride_w": sw,
+            "pad_h": pad_h,
+            "pad_w": pad_w,
+            "act_min": lo,
+            "act_max": hi,
         }
 
     def emit(self) -> str:
         return self.call(
-            "pool_params_t", self.params,
+            "pool_params_t",
+            self.params,
             f"{self.function}(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
             f"{self.ctx.ptr(self.op.outputs[0])});",
         )
 
     def macs(self) -> int:
         return self.outputs[0].size * self.params["filter_h"] * self.params["filter_w"]
-
-
-@OPS.register("MAX_POOL_2D")
-class MaxPool2D(_Pool):
-    function = "max_pool_s8"
-
-
-@OPS.register("AVERAGE_POOL_2D")
-class AveragePool2D(_Pool):
-    function = "average_pool_s8"

@@ -17,18 +17,30 @@ def add_sub_params(em: OpEmitter) -> dict[str, int]:
     real2 = float(b.scale) / twice_max
     real_out = twice_max / (float(1 << LEFT_SHIFT) * float(y.scale))
     if not real_out < 1.0:
-        raise em.fail(f"the output multiplier {real_out:g} must be < 1 (output scale {y.scale:g} is "
-                      f"too small for input scales {a.scale:g}, {b.scale:g}); the oracle rejects it too")
+        raise em.fail(
+            f"the output multiplier {real_out:g} must be < 1 (output scale {y.scale:g} is "
+            f"too small for input scales {a.scale:g}, {b.scale:g}); the oracle rejects it too"
+        )
     m1, s1 = quantize_multiplier(real1)
     m2, s2 = quantize_multiplier(real2)
     mo, so = quantize_multiplier(real_out)
-    lo, hi = activation_range(em.op.options.get("activation", 0), y.scale, y.zero_point, y.dtype,
-                              em.where())
-    return {"input1_offset": -a.zero_point, "input2_offset": -b.zero_point,
-            "output_offset": y.zero_point, "left_shift": LEFT_SHIFT,
-            "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2,
-            "input2_shift": s2, "output_multiplier": mo, "output_shift": so,
-            "act_min": lo, "act_max": hi}
+    lo, hi = activation_range(
+        em.op.options.get("activation", 0), y.scale, y.zero_point, y.dtype, em.where()
+    )
+    return {
+        "input1_offset": -a.zero_point,
+        "input2_offset": -b.zero_point,
+        "output_offset": y.zero_point,
+        "left_shift": LEFT_SHIFT,
+        "input1_multiplier": m1,
+        "input1_shift": s1,
+        "input2_multiplier": m2,
+        "input2_shift": s2,
+        "output_multiplier": mo,
+        "output_shift": so,
+        "act_min": lo,
+        "act_max": hi,
+    }
 
 
 @OPS.register("ADD")

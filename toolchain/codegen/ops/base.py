@@ -25,9 +25,13 @@ OPS: Registry[type[OpEmitter]] = Registry("codegen op")
 
 # Element type codes of the generated C interface (same as the protocol's INFO reply).
 TYPE_CODES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.float32): 2}
-C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t",
-           np.dtype(np.float32): "float", np.dtype(np.int32): "int32_t",
-           np.dtype(np.int16): "int16_t"}
+C_TYPES = {
+    np.dtype(np.int8): "int8_t",
+    np.dtype(np.uint8): "uint8_t",
+    np.dtype(np.float32): "float",
+    np.dtype(np.int32): "int32_t",
+    np.dtype(np.int16): "int16_t",
+}
 INT8 = np.dtype(np.int8)
 UINT8 = np.dtype(np.uint8)
 FLOAT32 = np.dtype(np.float32)
@@ -71,7 +75,7 @@ class Context:
         self.graph = graph
         self.name = name
         self.weights = WeightsBlob()
-        self.offsets: dict[int, int] = {}       # arena offsets, filled by the planner
+        self.offsets: dict[int, int] = {}  # arena offsets, filled by the planner
         self.const_offsets: dict[int, int] = {}  # blob offsets of constant tensors
 
     def const(self, array: np.ndarray, ctype: str) -> str:
@@ -87,7 +91,8 @@ class Context:
         if t.is_const:
             if index not in self.const_offsets:
                 self.const_offsets[index] = self.weights.add(
-                    np.ascontiguousarray(t.value).astype(t.dtype.newbyteorder("<")).tobytes())
+                    np.ascontiguousarray(t.value).astype(t.dtype.newbyteorder("<")).tobytes()
+                )
             return f"(const {ctype} *)({self.name}_weights + {self.const_offsets[index]})"
         qual = "const " if const else ""
         if index == self.graph.inputs[0]:
@@ -136,7 +141,9 @@ class OpEmitter:
     def __init__(self, ctx: Context, op: Op):
         self.ctx = ctx
         self.op = op
-        self.inputs: list[Tensor | None] = [ctx.graph.tensors[i] if i >= 0 else None for i in op.inputs]
+        self.inputs: list[Tensor | None] = [
+            ctx.graph.tensors[i] if i >= 0 else None for i in op.inputs
+        ]
         self.outputs: list[Tensor] = [ctx.graph.tensors[i] for i in op.outputs]
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -160,9 +167,14 @@ class OpEmitter:
         if not self.elementwise:
             return []
         y = self.outputs[0]
-        return [i for i, t in zip(self.op.inputs, self.inputs)
-                if t is not None and not t.is_const and tuple(t.shape) == tuple(y.shape)
-                and t.dtype.itemsize == y.dtype.itemsize]
+        return [
+            i
+            for i, t in zip(self.op.inputs, self.inputs, strict=True)
+            if t is not None
+            and not t.is_const
+            and tuple(t.shape) == tuple(y.shape)
+            and t.dtype.itemsize == y.dtype.itemsize
+        ]
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self) -> str:
@@ -185,14 +197,17 @@ class OpEmitter:
         if t is None:
             raise self.fail("a required input is missing")
         if t.dtype not in dtypes:
-            raise self.fail(f"{t.describe()}: expected type {' or '.join(map(str, dtypes))}, "
-                            f"received {t.dtype}")
+            raise self.fail(
+                f"{t.describe()}: expected type {' or '.join(map(str, dtypes))}, received {t.dtype}"
+            )
         return t
 
     def need_per_tensor(self, t: Tensor) -> None:
         if len(t.scales) != 1 or len(t.zero_points) != 1:
-            raise self.fail(f"{t.describe()}: expected per-tensor quantization (one scale and "
-                            f"zero point), received {len(t.scales)} scales")
+            raise self.fail(
+                f"{t.describe()}: expected per-tensor quantization (one scale and "
+                f"zero point), received {len(t.scales)} scales"
+            )
         if not t.scale > 0 or not np.isfinite(t.scale):
             raise self.fail(f"{t.describe()}: expected a positive finite scale, received {t.scale}")
 

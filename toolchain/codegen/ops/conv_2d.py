@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from toolchain.codegen.ops._conv_common import check_conv_io, per_channel_multipliers, spatial_params
+from toolchain.codegen.ops._conv_common import (
+    check_conv_io,
+    per_channel_multipliers,
+    spatial_params,
+)
 from toolchain.codegen.ops.base import OPS, OpEmitter
 
 
@@ -17,14 +21,24 @@ class Conv2D(OpEmitter):
         x, w, y = self.inputs[0], self.inputs[1], self.outputs[0]
         out_c, k_h, k_w, in_c = w.shape
         if in_c != x.shape[3] or out_c != y.shape[3]:
-            raise self.fail(f"filter {w.shape} does not fit input {x.shape} and output {y.shape} "
-                            "(grouped convolutions are not supported)")
+            raise self.fail(
+                f"filter {w.shape} does not fit input {x.shape} and output {y.shape} "
+                "(grouped convolutions are not supported)"
+            )
         mult, shift = per_channel_multipliers(self, out_c, 0)
         self.params = {
-            "batches": x.shape[0], "in_h": x.shape[1], "in_w": x.shape[2], "in_c": in_c,
-            "out_h": y.shape[1], "out_w": y.shape[2], "out_c": out_c, "k_h": k_h, "k_w": k_w,
+            "batches": x.shape[0],
+            "in_h": x.shape[1],
+            "in_w": x.shape[2],
+            "in_c": in_c,
+            "out_h": y.shape[1],
+            "out_w": y.shape[2],
+            "out_c": out_c,
+            "k_h": k_h,
+            "k_w": k_w,
             **spatial_params(self, k_h, k_w),
-            "input_offset": -x.zero_point, "output_offset": y.zero_point,
+            "input_offset": -x.zero_point,
+            "output_offset": y.zero_point,
         }
         self.mult = self.ctx.const(mult, "int32_t")
         self.shift = self.ctx.const(shift, "int32_t")
@@ -32,14 +46,37 @@ class Conv2D(OpEmitter):
     def emit(self) -> str:
         b = self.inputs[2] if len(self.inputs) > 2 else None
         bias = self.ctx.ptr(b.index) if b is not None else "NULL"
-        p = {k: self.params[k] for k in (
-            "batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",
-            "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h", "pad_w",
-            "input_offset", "output_offset", "act_min", "act_max")}
-        return self.call("conv_2d_params_t", p,
-                         f"conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
-                         f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
-                         f"{self.ctx.ptr(self.op.outputs[0])});")
+        p = {
+            k: self.params[k]
+            for k in (
+                "batches",
+                "in_h",
+                "in_w",
+                "in_c",
+                "out_h",
+                "out_w",
+                "out_c",
+                "k_h",
+                "k_w",
+                "stride_h",
+                "stride_w",
+                "dilation_h",
+                "dilation_w",
+                "pad_h",
+                "pad_w",
+                "input_offset",
+                "output_offset",
+                "act_min",
+                "act_max",
+            )
+        }
+        return self.call(
+            "conv_2d_params_t",
+            p,
+            f"conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
+            f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
 
     def macs(self) -> int:
         p = self.params

@@ -1,8 +1,12 @@
-"""DEPTHWISE_CONV_2D: int8 depthwise convolution, depth multiplier >= 1 (kernel `depthwise_conv_2d_s8`)."""
+"""DEPTHWISE_CONV_2D: int8 depthwise convolution, depth multiplier >= 1 (`depthwise_conv_2d_s8`)."""
 
 from __future__ import annotations
 
-from toolchain.codegen.ops._conv_common import check_conv_io, per_channel_multipliers, spatial_params
+from toolchain.codegen.ops._conv_common import (
+    check_conv_io,
+    per_channel_multipliers,
+    spatial_params,
+)
 from toolchain.codegen.ops.base import OPS, OpEmitter
 
 
@@ -25,10 +29,18 @@ class DepthwiseConv2D(OpEmitter):
             raise self.fail(f"depth_multiplier option {opt_dm} disagrees with the shapes ({dm})")
         mult, shift = per_channel_multipliers(self, out_c, 3)
         self.params = {
-            "batches": x.shape[0], "in_h": x.shape[1], "in_w": x.shape[2], "in_c": in_c,
-            "out_h": y.shape[1], "out_w": y.shape[2], "depth_multiplier": dm, "k_h": k_h, "k_w": k_w,
+            "batches": x.shape[0],
+            "in_h": x.shape[1],
+            "in_w": x.shape[2],
+            "in_c": in_c,
+            "out_h": y.shape[1],
+            "out_w": y.shape[2],
+            "depth_multiplier": dm,
+            "k_h": k_h,
+            "k_w": k_w,
             **spatial_params(self, k_h, k_w),
-            "input_offset": -x.zero_point, "output_offset": y.zero_point,
+            "input_offset": -x.zero_point,
+            "output_offset": y.zero_point,
         }
         self.mult = self.ctx.const(mult, "int32_t")
         self.shift = self.ctx.const(shift, "int32_t")
@@ -36,12 +48,22 @@ class DepthwiseConv2D(OpEmitter):
     def emit(self) -> str:
         b = self.inputs[2] if len(self.inputs) > 2 else None
         bias = self.ctx.ptr(b.index) if b is not None else "NULL"
-        return self.call("depthwise_conv_2d_params_t", self.params,
-                         f"depthwise_conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
-                         f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
-                         f"{self.ctx.ptr(self.op.outputs[0])});")
+        return self.call(
+            "depthwise_conv_2d_params_t",
+            self.params,
+            f"depthwise_conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
+            f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
 
     def macs(self) -> int:
         p = self.params
-        return (p["batches"] * p["out_h"] * p["out_w"] * p["in_c"] * p["depth_multiplier"]
-                * p["k_h"] * p["k_w"])
+        return (
+            p["batches"]
+            * p["out_h"]
+            * p["out_w"]
+            * p["in_c"]
+            * p["depth_multiplier"]
+            * p["k_h"]
+            * p["k_w"]
+        )

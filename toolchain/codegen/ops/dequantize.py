@@ -17,9 +17,11 @@ class Dequantize(OpEmitter):
 
     def emit(self) -> str:
         x = self.inputs[0]
-        return (f"dequantize_to_float({self.ctx.ptr(self.op.inputs[0], True)}, "
-                f"{int(x.dtype == UINT8)}, {x.zero_point}, {float(x.scale).hex()}, "
-                f"{self.ctx.ptr(self.op.outputs[0])}, {x.size});")
+        return (
+            f"dequantize_to_float({self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{int(x.dtype == UINT8)}, {x.zero_point}, {float(x.scale).hex()}, "
+            f"{self.ctx.ptr(self.op.outputs[0])}, {x.size});"
+        )
 
     def macs(self) -> int:
         return self.outputs[0].size

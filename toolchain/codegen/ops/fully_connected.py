@@ -39,34 +39,52 @@ class FullyConnected(OpEmitter):
             raise self.fail(f"{w.describe()}: per-channel filters need zero points of 0")
         per_channel = len(w.scales) > 1
         if per_channel and len(w.scales) != out_depth:
-            raise self.fail(f"{w.describe()}: expected 1 or {out_depth} scales, received {len(w.scales)}")
+            raise self.fail(
+                f"{w.describe()}: expected 1 or {out_depth} scales, received {len(w.scales)}"
+            )
         mult = np.zeros(len(w.scales), np.int32)
         shift = np.zeros(len(w.scales), np.int32)
         for c, s in enumerate(w.scales):
             # The oracle's per-tensor path (GetQuantizedConvolutionMultipler) multiplies the
             # input and filter scales in float32, then divides in double; per-channel filters
             # go through PopulateConvolutionQuantizationParams, all in double.
-            product = (float(np.float32(x.scale) * np.float32(s)) if not per_channel
-                       else float(x.scale) * float(s))
+            product = (
+                float(np.float32(x.scale) * np.float32(s))
+                if not per_channel
+                else float(x.scale) * float(s)
+            )
             mult[c], shift[c] = quantize_multiplier(product / float(y.scale))
         if np.any(shift > 30):
-            raise self.fail(f"requantization multiplier 2^{int(shift.max())} is out of range (> 2^30)")
-        lo, hi = activation_range(self.op.options.get("activation", 0), y.scale, y.zero_point,
-                                  y.dtype, self.where())
-        self.params = {"batches": batches, "accum_depth": depth, "out_depth": out_depth,
-                       "input_offset": -x.zero_point, "filter_offset": -w.zero_point,
-                       "output_offset": y.zero_point, "act_min": lo, "act_max": hi,
-                       "per_channel": int(per_channel)}
+            raise self.fail(
+                f"requantization multiplier 2^{int(shift.max())} is out of range (> 2^30)"
+            )
+        lo, hi = activation_range(
+            self.op.options.get("activation", 0), y.scale, y.zero_point, y.dtype, self.where()
+        )
+        self.params = {
+            "batches": batches,
+            "accum_depth": depth,
+            "out_depth": out_depth,
+            "input_offset": -x.zero_point,
+            "filter_offset": -w.zero_point,
+            "output_offset": y.zero_point,
+            "act_min": lo,
+            "act_max": hi,
+            "per_channel": int(per_channel),
+        }
         self.mult = self.ctx.const(mult, "int32_t")
         self.shift = self.ctx.const(shift, "int32_t")
 
     def emit(self) -> str:
         b = self.inputs[2] if len(self.inputs) > 2 else None
         bias = self.ctx.ptr(b.index) if b is not None else "NULL"
-        return self.call("fully_connected_params_t", self.params,
-                         f"fully_connected_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
-                         f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
-                         f"{self.ctx.ptr(self.op.outputs[0])});")
+        return self.call(
+            "fully_connected_params_t",
+            self.params,
+            f"fully_connected_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
+            f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
 
     def macs(self) -> int:
         p = self.params

@@ -48,16 +48,24 @@ class Mean(OpEmitter):
         pad = 4 - rank
         dims = [1] * pad + list(x.shape)
         reduced = [0] * pad + [1 if k in resolved else 0 for k in range(rank)]
-        if y.size != int(np.prod([d for d, r in zip(dims, reduced) if not r])):
+        if y.size != int(np.prod([d for d, r in zip(dims, reduced, strict=True) if not r])):
             raise self.fail(f"output {y.shape} does not match reducing {x.shape} over {resolved}")
-        self.params = {"dims": dims, "reduced": reduced,
-                       "input_zero_point": x.zero_point, "output_zero_point": y.zero_point,
-                       "multiplier": int(m), "shift": int(s)}
+        self.params = {
+            "dims": dims,
+            "reduced": reduced,
+            "input_zero_point": x.zero_point,
+            "output_zero_point": y.zero_point,
+            "multiplier": int(m),
+            "shift": int(s),
+        }
 
     def emit(self) -> str:
-        return self.call("mean_params_t", self.params,
-                         f"mean_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
-                         f"{self.ctx.ptr(self.op.outputs[0])});")
+        return self.call(
+            "mean_params_t",
+            self.params,
+            f"mean_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
+            f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
 
     def macs(self) -> int:
         return self.inputs[0].size

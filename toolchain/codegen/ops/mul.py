@@ -21,11 +21,18 @@ class Mul(OpEmitter):
         self.shape = broadcast_shape(self)
         a, b, y = self.inputs[0], self.inputs[1], self.outputs[0]
         m, s = quantize_multiplier(float(a.scale) * float(b.scale) / float(y.scale))
-        lo, hi = activation_range(self.op.options.get("activation", 0), y.scale, y.zero_point,
-                                  y.dtype, self.where())
-        self.params = {"input1_offset": -a.zero_point, "input2_offset": -b.zero_point,
-                       "output_offset": y.zero_point, "output_multiplier": m, "output_shift": s,
-                       "act_min": lo, "act_max": hi}
+        lo, hi = activation_range(
+            self.op.options.get("activation", 0), y.scale, y.zero_point, y.dtype, self.where()
+        )
+        self.params = {
+            "input1_offset": -a.zero_point,
+            "input2_offset": -b.zero_point,
+            "output_offset": y.zero_point,
+            "output_multiplier": m,
+            "output_shift": s,
+            "act_min": lo,
+            "act_max": hi,
+        }
 
     def emit(self) -> str:
         return emit_binary(self, "mul_params_t", "mul_s8")

@@ -1,4 +1,4 @@
-"""PAD and PADV2 for int8/uint8 tensors of rank <= 4 (kernel `pad_u8`).
+"""PAD for int8/uint8 tensors of rank <= 4 (kernel `pad_u8`); PADV2 extends it (padv2.py).
 
 The padded value is the output zero point for PAD (a real 0) and the given constant for
 PADV2, as in the oracle; input and output share one quantization.
@@ -29,7 +29,7 @@ class Pad(OpEmitter):
         pads = np.asarray(self.need_const(self.inputs[1], "the paddings")).astype(np.int64)
         if pads.shape != (rank, 2) or np.any(pads < 0):
             raise self.fail(f"paddings {pads.tolist()}: expected {rank}x2 non-negative values")
-        out_shape = tuple(int(d + a + b) for d, (a, b) in zip(x.shape, pads))
+        out_shape = tuple(int(d + a + b) for d, (a, b) in zip(x.shape, pads, strict=True))
         if tuple(y.shape) != out_shape:
             raise self.fail(f"{y.describe()}: expected shape {out_shape}")
         value = y.zero_point
@@ -46,12 +46,8 @@ class Pad(OpEmitter):
 
     def emit(self) -> str:
         return self.call(
-            "pad_params_t", self.params,
+            "pad_params_t",
+            self.params,
             f"pad_u8(&p, (const uint8_t *){self.ctx.ptr(self.op.inputs[0], True)}, "
             f"(uint8_t *){self.ctx.ptr(self.op.outputs[0])});",
         )
-
-
-@OPS.register("PADV2")
-class PadV2(Pad):
-    pass

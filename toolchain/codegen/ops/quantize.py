@@ -22,9 +22,15 @@ class Quantize(OpEmitter):
         if x.size != y.size:
             raise self.fail(f"{x.describe()} and {y.describe()} differ in size")
         lo, hi = DTYPE_RANGE[y.dtype]
-        self.params = {"input_zero_point": 0, "output_zero_point": y.zero_point,
-                       "multiplier": 0, "shift": 0, "output_min": lo, "output_max": hi,
-                       "output_scale": float(y.scale)}
+        self.params = {
+            "input_zero_point": 0,
+            "output_zero_point": y.zero_point,
+            "multiplier": 0,
+            "shift": 0,
+            "output_min": lo,
+            "output_max": hi,
+            "output_scale": float(y.scale),
+        }
         if x.dtype != FLOAT32:
             self.need_per_tensor(x)
             m, s = quantize_multiplier(float(x.scale) / float(y.scale))

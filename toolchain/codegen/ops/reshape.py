@@ -19,16 +19,21 @@ class Reshape(OpEmitter):
         x, y = self.inputs[0], self.outputs[0]
         if x.nbytes != y.nbytes or x.dtype != y.dtype:
             raise self.fail(f"{x.describe()} and {y.describe()} differ in size or type")
-        if x.dtype != y.dtype or list(x.scales) != list(y.scales) \
-                or list(x.zero_points) != list(y.zero_points):
+        if (
+            x.dtype != y.dtype
+            or list(x.scales) != list(y.scales)
+            or list(x.zero_points) != list(y.zero_points)
+        ):
             raise self.fail(f"{x.describe()} and {y.describe()} differ in quantization")
 
     def aliases_input(self) -> bool:
         return True
 
     def emit(self) -> str:
-        return (f"reshape_copy({self.ctx.ptr(self.op.outputs[0])}, "
-                f"{self.ctx.ptr(self.op.inputs[0], True)}, {self.outputs[0].nbytes});")
+        return (
+            f"reshape_copy({self.ctx.ptr(self.op.outputs[0])}, "
+            f"{self.ctx.ptr(self.op.inputs[0], True)}, {self.outputs[0].nbytes});"
+        )
 
 
 @OPS.register("SQUEEZE")

@@ -1,0 +1,15 @@
+"""TANH, int8: tanh(x); the converter gives the output scale 1/128 and zero point 0.
+
+A 256-entry table probed from the oracle at generation time (see `_lut_common`); the C only
+looks up (kernel `lut_s8`).
+"""
+
+from __future__ import annotations
+
+from toolchain.codegen.ops._lut_common import LookupTable
+from toolchain.codegen.ops.base import OPS
+
+
+@OPS.register("TANH")
+class Tanh(LookupTable):
+    pass
