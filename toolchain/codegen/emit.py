@@ -33,7 +33,8 @@ from toolchain.files import atomic_write_bytes, atomic_write_text
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "firmware_templates" / "kernels"
 WEIGHTS_SECTION = ".reid_weights"
-SHARED_HEADERS = ("requantize.h", "broadcast.h", "dot_s8.h", "pool_common.h")
+SHARED_HEADERS = ("requantize.h", "broadcast.h", "dot_s8.h", "pool_common.h", "mve_s8.h",
+                  "mve_conv_2d.h", "mve_depthwise_conv_2d.h", "mve_fully_connected.h")
 
 
 @dataclass
