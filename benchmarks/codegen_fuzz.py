@@ -1,6 +1,6 @@
 """Longer differential fuzzing of the code generator against the oracle.
 
-    .venv/bin/python benchmarks/codegen_fuzz.py [--seconds 600] [--seed N]
+    .venv/bin/python benchmarks/codegen_fuzz.py [--seconds 600] [--seed N] [--ops CONV_2D ...]
 
 Random single-op int8 models (toolchain/codegen/fuzz.py: odd shapes, scales 1e-4..10, extreme
 zero points, multipliers above 1) go through the generated C (host gcc with ASan/UBSan) and the
@@ -26,6 +26,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--ops", nargs="+", default=None, help="op names to draw (default: all)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.monotonic()
@@ -34,6 +35,7 @@ def main() -> int:
             args.seconds,
             seed=args.seed,
             save_dir=ROOT / "tests" / "codegen" / "regressions",
+            ops=args.ops,
         )
         elapsed = time.monotonic() - t
     print(

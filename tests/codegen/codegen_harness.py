@@ -163,11 +163,11 @@ def check_cases(work: Path, cases: list[Case], n: int = 3, seed: int = 0) -> dic
 
 
 def fuzz(work: Path, seconds: float, seed: int = 0, batch: int = 16,
-         save_dir: Path | None = None) -> dict[str, object]:
+         save_dir: Path | None = None, ops: list[str] | None = None) -> dict[str, object]:
     """Differential fuzzing for about `seconds`: random single-op models (toolchain.codegen.fuzz)
     through the generated C and the oracle. Models the oracle itself refuses are skipped;
     models our generator refuses and models whose bytes differ are reported (and saved to
-    `save_dir` as .tflite files, the regression cases)."""
+    `save_dir` as .tflite files, the regression cases). `ops` limits the op names drawn."""
     import hashlib
     import time
 
@@ -182,7 +182,7 @@ def fuzz(work: Path, seconds: float, seed: int = 0, batch: int = 16,
     while time.monotonic() < deadline:
         cases = []
         while len(cases) < batch:
-            label, model = random_model(rng)
+            label, model = random_model(rng, ops)
             try:
                 Oracle(model).run(random_inputs(Oracle(model), 1, rng))
             except Exception:  # the oracle's own prepare refuses it: not a valid model

@@ -17,7 +17,7 @@ import numpy as np
 
 from toolchain.codegen.quant import compute_padding
 from toolchain.codegen.tflite_writer import TensorSpec as T
-from toolchain.codegen.tflite_writer import single_op_model
+from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.registry import Registry
 
 FuzzOp = Callable[[np.random.Generator], tuple[str, bytes]]
@@ -195,7 +195,7 @@ def pad(rng):
     c = int(rng.integers(1, 6))
     pads = rng.integers(0, 3, (4, 2)).astype(np.int32)
     pads[0] = 0
-    out = tuple(int(d + a + b) for d, (a, b) in zip((1, h, w, c), pads))
+    out = tuple(int(d + a + b) for d, (a, b) in zip((1, h, w, c), pads, strict=True))
     q = (scale(rng), zero_point(rng))
     paddings = T((4, 2), "int32", None, None, pads)
     return f"pad {h}x{w}x{c} {pads.tolist()}", single_op_model(
@@ -218,8 +218,66 @@ def _table(name):
     return generate
 
 
-for _name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6"):
+for _name in ("LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1"):
     FUZZ_OPS.add(_name, _table(_name))
+
+
+# Rank >= 2 with batch 1 below: the oracle runner treats the first axis as the batch.
+def _shape(rng, rank, low=1, high=6):
+    return (1, *(int(v) for v in rng.integers(low, high, rank - 1)))
+
+
+@FUZZ_OPS.register("PADV2")
+def padv2(rng):
+    rank = int(rng.integers(2, 5))
+    shape = _shape(rng, rank)
+    pads = rng.integers(0, 3, (rank, 2)).astype(np.int32)
+    pads[0] = 0
+    out = tuple(int(d + a + b) for d, (a, b) in zip(shape, pads, strict=True))
+    q = (scale(rng), zero_point(rng))
+    value = np.array(rng.integers(-128, 128), np.int8)
+    return f"padv2 {shape} {pads.tolist()} value {int(value)}", single_op_model(
+        "PADV2",
+        [T(shape, "int8", *q), T((rank, 2), "int32", None, None, pads), T((), "int8", *q, value)],
+        T(out, "int8", *q),
+    )
+
+
+@FUZZ_OPS.register("CONCATENATION")
+def concatenation(rng):
+    """The graph input (maybe twice) and constants, one quantization, any axis but the batch
+    (negative too)."""
+    rank = int(rng.integers(2, 5))
+    shape = _shape(rng, rank)
+    axis = int(rng.integers(1, rank)) - (rank if rng.random() < 0.5 else 0)
+    q = (scale(rng), zero_point(rng))
+    parts = [shape]
+    for _ in range(int(rng.integers(0, 3))):
+        part = list(shape)
+        part[axis] = int(rng.integers(1, 5))
+        parts.append(tuple(part))
+    ids = list(range(len(parts))) + ([0] if rng.random() < 0.3 else [])
+    rng.shuffle(ids)
+    out = list(shape)
+    out[axis] = sum(parts[i][axis] for i in ids)
+    tensors = [T(shape, "int8", *q)] + [
+        T(p, "int8", *q, rng.integers(-128, 128, p).astype(np.int8)) for p in parts[1:]
+    ]
+    tensors.append(T(tuple(out), "int8", *q))
+    model = build_model(
+        tensors, [("CONCATENATION", ids, [len(parts)], {"axis": axis})], [0], [len(parts)]
+    )
+    return f"concatenation {[parts[i] for i in ids]} axis {axis}", model
+
+
+@FUZZ_OPS.register("L2_NORMALIZATION")
+def l2_normalization(rng):
+    rank = int(rng.integers(2, 5))
+    shape = _shape(rng, rank - 1, 1, 5) + (int(rng.integers(1, 300)),)
+    x = T(shape, "int8", scale(rng), zero_point(rng))
+    return f"l2_normalization {shape} zp {x.zero_point}", single_op_model(
+        "L2_NORMALIZATION", [x], T(shape, "int8", 1 / 128, 0)
+    )
 
 
 def random_model(rng: np.random.Generator, ops: list[str] | None = None) -> tuple[str, bytes]:
