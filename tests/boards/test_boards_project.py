@@ -48,7 +48,7 @@ def test_linker_script_places_weights_and_sections(tmp_path):
     assert "QSPI (r) : ORIGIN = 0x38000000, LENGTH = 0x800000" in script
     assert "KEEP(*(.reid_weights*))\n  } > QSPI" in script
     n6 = (make_project(tmp_path / "n6", "STM32N6") / "linker.ld").read_text()
-    assert "AXISRAM1 (rwx) : ORIGIN = 0x34000000, LENGTH = 0x100000" in n6
+    assert "AXISRAM1 (rwx) : ORIGIN = 0x34000400, LENGTH = 0xFFC00" in n6
 
 
 def test_project_builds_after_being_copied_away(tmp_path):

@@ -14,18 +14,29 @@ from pathlib import Path
 
 from toolchain.boards.base import get_board
 from toolchain.boards.stm32n6 import PROGRAMMER, PROGRAMMER_HOW
-from toolchain.errors import BoardError, ToolMissingError
+from toolchain.errors import BoardError, ToolMissingError, UsageError
+from toolchain.stedgeai import ZOO_VERSIONS, missing_tool
 
 
-def flash(project: str | Path, board: str, dry_run: bool = False) -> str | None:
+def flash(
+    project: str | Path, board: str, dry_run: bool = False, boot: str = "development"
+) -> str | None:
     """Flash or start `board` from `project`.
+
+    `boot="flash"` (STM32N6570-DK only): sign and program the external flash instead of the
+    development-mode load into AXISRAM (`stm32n6.boot_commands`).
 
     Returns:
         The board's URL for boards reidtool runs itself (qemu-m55, host), else None.
     """
     project = Path(project)
     the_board = get_board(board)
-    commands = the_board.flash_commands(project)
+    if boot == "development":
+        commands = the_board.flash_commands(project)
+    elif the_board.name == "STM32N6570-DK":
+        commands = the_board.flash_commands(project, boot=boot)
+    else:
+        raise UsageError(f"boot mode {boot!r} applies to STM32N6570-DK only, not {the_board.name}")
     if dry_run:
         for cmd in commands:
             print(shlex.join(cmd))
@@ -38,6 +49,8 @@ def flash(project: str | Path, board: str, dry_run: bool = False) -> str | None:
     the_board.require_built(project)
     for cmd in commands:
         if shutil.which(cmd[0]) is None:
+            if cmd[0] in ZOO_VERSIONS:  # ST's tools: the zoo's version and where to get it
+                raise missing_tool(cmd[0])
             raise ToolMissingError(cmd[0], PROGRAMMER_HOW if cmd[0] == PROGRAMMER else "")
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
