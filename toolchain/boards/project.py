@@ -25,7 +25,7 @@ import jinja2
 from toolchain import __version__
 from toolchain.boards.base import Board, get_board
 from toolchain.errors import BoardError, CodegenError, NotAvailableError
-from toolchain.files import atomic_write_json, atomic_write_text
+from toolchain.files import atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "firmware_templates"
 APP_DIR = TEMPLATES / "app"
@@ -172,7 +172,7 @@ def generate_project(
         model_path: the int8 `.tflite` model (copied to `out_dir/model.tflite`).
         out_dir: the project folder (created).
         board: a registered board name or alias (`qemu-m55`, `host`, `STM32N6570-DK`/`STM32N6`).
-        backend: `builtin` (reidtool's code generator); `stedgeai` is not available yet.
+        backend: `builtin` (reidtool's code generator) or `stedgeai` (toolchain.backends).
         name: the network's C name prefix.
         command: the command line, printed into the generated headers.
 
@@ -181,18 +181,12 @@ def generate_project(
     """
     if backend not in BACKENDS:
         raise BoardError(f"backend must be one of {', '.join(BACKENDS)}; received {backend!r}")
-    if backend == "stedgeai":
-        # ST's generator must be installed (exit 2 naming it otherwise); its network and
-        # report land in out_dir/st_ai_output. Linking ST's runtime behind our application is
-        # not verified here (no ST tools on this machine): see docs/st-tools.md.
-        from toolchain import stedgeai
+    if backend != "builtin":
+        # Other networks (ST's stedgeai) come from the BACKENDS table, behind the same templates.
+        from toolchain.backends import generate_project_with_backend
 
-        report = stedgeai.generate(model_path, out_dir, board=board, name=name)
-        atomic_write_json(Path(out_dir) / "stedgeai_report.json", report)
-        raise NotAvailableError(
-            f"stedgeai generated the network into {Path(out_dir) / 'st_ai_output'}, but building "
-            "it behind reidtool's application is not available yet (docs/st-tools.md); use "
-            "--backend builtin for a complete project"
+        return generate_project_with_backend(
+            model_path, out_dir, board=board, backend=backend, name=name, command=command
         )
     model_path = Path(model_path)
     if not model_path.is_file():
