@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
+from types import SimpleNamespace as NS
 
 import numpy as np
+import pytest
 
-from toolchain.codegen.benchmark import benchmark_model, format_table
+from toolchain.codegen.benchmark import (
+    benchmark,
+    benchmark_model,
+    format_table,
+    model_path_of,
+    short_name,
+)
 from toolchain.codegen.emit import generate_network
+from toolchain.errors import ConfigError
 from toolchain.oracle import Oracle
+from toolchain.rundir import RunDir
 
 
 def test_footprint_of_the_quickstart_model(trained_quickstart, tmp_path):
@@ -26,4 +37,39 @@ def test_footprint_of_the_quickstart_model(trained_quickstart, tmp_path):
     io += np.prod(oracle.output_shape) * oracle.output_dtype.itemsize
     assert block["io_bytes"] == io
     assert {layer["op"] for layer in block["macs_per_layer"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D"}
-    assert format_table(block).row_count == len(block["macs_per_layer"]) + 6
+    text = format_table(block)
+    assert all(short_name(layer["name"]) in text for layer in block["macs_per_layer"])
+    assert f"{block['arena_bytes']:,}" in text and f"{block['weights_bytes']:,}" in text
+
+
+def _cfg(model_path=None, general_path=None, board="host"):
+    return NS(
+        model=NS(model_path=model_path),
+        general=NS(model_path=general_path),
+        benchmarking=NS(board=board),
+        deployment=NS(board=None),
+    )
+
+
+def test_benchmark_mode_writes_metrics_and_prints_the_table(trained_quickstart, tmp_path, capsys):
+    """`benchmark(cfg, run)`: the model from general.model_path, the host board's firmware
+    sections from a real build, the block in metrics.json, the table on stdout."""
+    run = RunDir(tmp_path / "run").create()
+    block = benchmark(_cfg(general_path=str(trained_quickstart.int8_path)), run)
+    assert json.loads(run.metrics_path.read_text())["benchmark"] == json.loads(json.dumps(block))
+    firmware = block["firmware"]
+    assert firmware["board"] == "host" and firmware["text"] > 0
+    out = capsys.readouterr().out
+    assert "arena lower bound" in out and f"{block['arena_bytes']:,}" in out
+    assert "firmware text (host)" in out
+
+
+def test_benchmark_names_the_missing_model(tmp_path):
+    with pytest.raises(ConfigError, match="set model.model_path"):
+        model_path_of(_cfg())
+    with pytest.raises(ConfigError, match="model.model_path: .*nope.tflite does not exist"):
+        model_path_of(_cfg(model_path=str(tmp_path / "nope.tflite")))
+    keras = tmp_path / "m.keras"
+    keras.write_bytes(b"x")
+    with pytest.raises(ConfigError, match="needs an int8 .tflite model, received m.keras"):
+        model_path_of(_cfg(), keras)

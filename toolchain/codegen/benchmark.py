@@ -8,6 +8,7 @@ so what is reported is what is flashed.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import tempfile
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from toolchain.codegen.emit import generate_network
-from toolchain.errors import ToolMissingError
+from toolchain.errors import ConfigError, ToolMissingError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BOARD = "qemu-m55"
+NAME_LIMIT = 60  # characters of a layer name in the table
 
 
 def benchmark_model(tflite_path: str | Path) -> dict[str, Any]:
@@ -68,16 +70,16 @@ def _same_board(a: str, b: str) -> bool:
     return canonical_board_name(a) == canonical_board_name(b)
 
 
-def format_table(block: dict[str, Any]):
-    """A rich table of the footprint, layers first, totals last."""
+def footprint_table(block: dict[str, Any]):
+    """The footprint as a rich `Table`: one row per layer (name, op, MACs), then the totals."""
     from rich.table import Table
 
     table = Table(title=f"Footprint of {Path(block.get('model', 'model')).name}")
-    table.add_column("layer")
-    table.add_column("op")
-    table.add_column("MACs", justify="right")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("op", no_wrap=True)
+    table.add_column("MACs", justify="right", no_wrap=True)
     for layer in block.get("macs_per_layer", []):
-        table.add_row(layer["name"], layer["op"], f"{layer['macs']:,}")
+        table.add_row(short_name(layer["name"]), layer["op"], f"{layer['macs']:,}")
     table.add_section()
     ratio = block["arena_bytes"] / max(1, block["arena_lower_bound_bytes"])
     rows = [
@@ -96,19 +98,68 @@ def format_table(block: dict[str, Any]):
     return table
 
 
-def benchmark(cfg: Any, run: Any, model_path: str | Path) -> dict[str, Any]:
-    """Operation mode `benchmarking`: measure, write metrics.json["benchmark"], print the table.
+def short_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """A layer's name for the table: the converter joins the names of fused layers with ';'
+    (hundreds of characters); the first one, its end kept if still longer than `limit`."""
+    first = name.split(";")[0]
+    return first if len(first) <= limit else "…" + first[-(limit - 1) :]
 
-    The board is `benchmarking.board`, else `deployment.board`; its firmware is built in the
-    run's `firmware/` folder (kept for `reidtool flash`).
-    """
+
+def format_table(block: dict[str, Any]) -> str:
+    """The footprint table as plain text (what `reidtool benchmark` prints)."""
     from rich.console import Console
 
-    board = cfg.benchmarking.board or cfg.deployment.board or DEFAULT_BOARD
-    block = benchmark_model(model_path)
-    firmware = firmware_block(model_path, Path(run.firmware_dir), board)
+    console = Console(width=NAME_LIMIT + 60, record=True, color_system=None, file=io.StringIO())
+    console.print(footprint_table(block))
+    return console.export_text()
+
+
+def model_path_of(cfg: Any, model_path: str | Path | None = None) -> Path:
+    """The int8 model to measure: `model_path`, else `model.model_path`, else
+    `general.model_path` of the config (attribute access; missing sections are skipped).
+
+    Raises:
+        ConfigError: no path is given, the file does not exist or is not a `.tflite`.
+    """
+    candidates = [
+        ("model_path", model_path),
+        ("model.model_path", getattr(getattr(cfg, "model", None), "model_path", None)),
+        ("general.model_path", getattr(getattr(cfg, "general", None), "model_path", None)),
+    ]
+    for key, value in candidates:
+        if value:
+            path = Path(value)
+            if not path.is_file():
+                raise ConfigError(f"{key}: {path} does not exist")
+            if path.suffix != ".tflite":
+                raise ConfigError(
+                    f"{key}: benchmarking needs an int8 .tflite model, received {path.name}"
+                )
+            return path
+    raise ConfigError(
+        "benchmarking needs an int8 .tflite model: set model.model_path (or general.model_path)"
+    )
+
+
+def benchmark(cfg: Any, run: Any, model_path: str | Path | None = None) -> dict[str, Any]:
+    """Operation mode `benchmarking`: measure, write metrics.json["benchmark"], print the table.
+
+    The model is `model_path`, else `model.model_path`, else `general.model_path`. The board is
+    `benchmarking.board`, else `deployment.board`, else qemu-m55; its firmware is built in the
+    run's `firmware/` folder (kept for `reidtool flash`) unless a build for that board is already
+    there, and its sections join the block (skipped, with a warning, without the board's
+    compiler).
+    """
+    path = model_path_of(cfg, model_path)
+    board = (
+        getattr(getattr(cfg, "benchmarking", None), "board", None)
+        or getattr(getattr(cfg, "deployment", None), "board", None)
+        or DEFAULT_BOARD
+    )
+    block = benchmark_model(path)
+    firmware = firmware_block(path, Path(run.firmware_dir), board)
     if firmware is not None:
         block["firmware"] = firmware
     run.update_metrics("benchmark", block)
-    Console().print(format_table(block))
+    print(format_table(block), end="")
     return block
