@@ -1,11 +1,13 @@
 /* conv_2d.c: reference int8 CONV_2D, the oracle's ConvPerChannel arithmetic.
  * Taps outside the input are skipped (the same as adding input zero points, which
- * contribute (zp + input_offset) * w = 0). */
+ * contribute (zp + input_offset) * w = 0). On Helium cores conv_2d_s8 first tries the MVE
+ * kernel (mve_conv_2d.h), which gives the same bits, and runs this loop when it declines. */
 #include "conv_2d.h"
 #include "dot_s8.h"
+#include "mve_conv_2d.h"
 #include "requantize.h"
 
-void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
+static void conv_2d_s8_reference(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
                 int8_t *output)
 {
@@ -48,4 +50,16 @@ void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *fi
             }
         }
     }
+}
+
+void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
+                const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                int8_t *output)
+{
+#if REID_MVE
+    if (conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+        return;
+    }
+#endif
+    conv_2d_s8_reference(p, input, filter, bias, multiplier, shift, output);
 }

@@ -1,8 +1,11 @@
-/* depthwise_conv_2d.c: reference int8 DEPTHWISE_CONV_2D, the oracle's DepthwiseConvPerChannel. */
+/* depthwise_conv_2d.c: reference int8 DEPTHWISE_CONV_2D, the oracle's DepthwiseConvPerChannel.
+ * On Helium cores depthwise_conv_2d_s8 first tries the MVE kernel (mve_depthwise_conv_2d.h),
+ * which gives the same bits, and runs this loop when it declines. */
 #include "depthwise_conv_2d.h"
+#include "mve_depthwise_conv_2d.h"
 #include "requantize.h"
 
-void depthwise_conv_2d_s8(const depthwise_conv_2d_params_t *p, const int8_t *input,
+static void depthwise_conv_2d_s8_reference(const depthwise_conv_2d_params_t *p, const int8_t *input,
                           const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
                           const int32_t *shift, int8_t *output)
 {
@@ -46,4 +49,16 @@ void depthwise_conv_2d_s8(const depthwise_conv_2d_params_t *p, const int8_t *inp
             }
         }
     }
+}
+
+void depthwise_conv_2d_s8(const depthwise_conv_2d_params_t *p, const int8_t *input,
+                          const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                          const int32_t *shift, int8_t *output)
+{
+#if REID_MVE
+    if (depthwise_conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+        return;
+    }
+#endif
+    depthwise_conv_2d_s8_reference(p, input, filter, bias, multiplier, shift, output);
 }

@@ -1,10 +1,13 @@
 /* fully_connected.c: reference int8 FULLY_CONNECTED (the oracle's FullyConnected and
- * FullyConnectedPerChannel arithmetic). */
+ * FullyConnectedPerChannel arithmetic). On Helium cores fully_connected_s8 first tries the MVE
+ * kernel (mve_fully_connected.h), which gives the same bits, and runs this loop when it
+ * declines. */
 #include "fully_connected.h"
 #include "dot_s8.h"
+#include "mve_fully_connected.h"
 #include "requantize.h"
 
-void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
+static void fully_connected_s8_reference(const fully_connected_params_t *p, const int8_t *input,
                         const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
                         const int32_t *shift, int8_t *output)
 {
@@ -32,4 +35,16 @@ void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
             output[(int64_t)b * p->out_depth + o] = (int8_t)rq_clamp(acc, p->act_min, p->act_max);
         }
     }
+}
+
+void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
+                        const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
+                        const int32_t *shift, int8_t *output)
+{
+#if REID_MVE
+    if (fully_connected_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+        return;
+    }
+#endif
+    fully_connected_s8_reference(p, input, filter, bias, multiplier, shift, output);
 }

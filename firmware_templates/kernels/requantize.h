@@ -60,4 +60,27 @@ static inline int32_t rq_clamp(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(REID_REFERENCE_KERNELS)
+#include <arm_mve.h>
+
+/* requantize() on four lanes (Helium), the same bits lane for lane:
+ * - x << left wraps like the scalar path (VSHL by a register is not saturating);
+ * - VQRDMULH is SaturatingRoundingDoublingHighMul exactly: (2ab + 2^31) >> 32 rounds halves up,
+ *   which for ab < 0 equals the oracle's nudge 1 - 2^30 with division toward zero, and it
+ *   saturates the one overflow case INT32_MIN * INT32_MIN;
+ * - RoundingDivideByPOT (halves away from zero): VRSHL by -right rounds halves up, so negative
+ *   lanes are first lowered by one (saturating, INT32_MIN stays, it is a multiple of 2^right);
+ *   (v & -right) has its sign bit set exactly when v < 0 and right > 0.
+ * shift holds per-lane shifts in [-31, 30] as for requantize(). */
+static inline int32x4_t requantize_x4(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t left = vmaxq_s32(shift, zero);
+    const int32x4_t neg_right = vminq_s32(shift, zero);
+    int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
+    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, neg_right), 31));
+    return vrshlq_s32(v, neg_right);
+}
+#endif
+
 #endif /* REID_KERNELS_REQUANTIZE_H */
