@@ -267,14 +267,27 @@ def generate(
         str, typer.Option(help="builtin (reidtool's generator) or stedgeai (ST's, when installed).")
     ] = "builtin",
     name: Annotated[str, typer.Option(help="C name prefix of the network.")] = "reid",
+    neural_art: Annotated[
+        Path | None,
+        typer.Option("--neural-art", help="stedgeai on the N6: the Neural-ART profile file."),
+    ] = None,
+    optimization: Annotated[
+        str, typer.Option(help="stedgeai: balanced, time or ram.")
+    ] = "balanced",
 ) -> None:
     """Turn an int8 TFLite model into a C firmware project for a board."""
-    from toolchain.boards.project import generate_project
+    from toolchain.backends import generate_project_with_backend
+    from toolchain.stedgeai import StEdgeAiOptions
 
     if not model.is_file():
         raise UsageError(f"model file {model} does not exist")
     command = "reidtool " + " ".join(sys.argv[1:])
-    generate_project(model, out, board=board, backend=backend, name=name, command=command)
+    options = StEdgeAiOptions.from_config(
+        {"optimization": optimization, "neural_art": str(neural_art) if neural_art else None}
+    )
+    generate_project_with_backend(
+        model, out, board=board, backend=backend, name=name, stedgeai=options, command=command
+    )
     console.print(f"project for {board} in {out}")
 
 
@@ -302,11 +315,17 @@ def flash(
     ] = None,
     board: Annotated[str, typer.Option("--board", help="Board to flash or start.")] = ...,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the commands only.")] = False,
+    boot: Annotated[
+        str,
+        typer.Option(
+            "--boot", help="STM32N6: development (load to RAM and run) or flash (sign, program)."
+        ),
+    ] = "development",
 ) -> None:
     """Program a board, or start a virtual one and print its URL."""
     from toolchain.boards.flash import flash as do_flash
 
-    do_flash(project or _latest_firmware(), board, dry_run=dry_run)
+    do_flash(project or _latest_firmware(), board, dry_run=dry_run, boot=boot)
 
 
 @board_app.command("stop")

@@ -447,6 +447,12 @@ class StEdgeAi(Section):
     path_to_stedgeai: OptStr = Field(
         None, description="Path to the stedgeai executable (else PATH)."
     )
+    neural_art: OptStr = Field(
+        None,
+        description="(reidtool) Neural-ART profile file for the STM32N6 NPU (--st-neural-art "
+        "<profile>@<file>), e.g. ST's user_neuralart.json.",
+    )
+    profile: str = Field("default", description="(reidtool) Profile name inside neural_art.")
     version: OptStr = Field(None, description="stedgeai version (zoo key).")
 
 
