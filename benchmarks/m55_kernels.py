@@ -1,82 +1,214 @@
-"""Instructions per inference and per MAC on the virtual Cortex-M55 (qemu-m55, `-icount
-shift=0`: deterministic), the Helium (MVE) kernels against the portable reference kernels
-(the baseline, built from the same project with -DREID_REFERENCE_KERNELS), same run.
+"""Instructions per inference and per MAC on the virtual Cortex-M55 (qemu-m55, QEMU
+`-icount shift=0`: deterministic), the Helium (MVE) kernels against the portable reference
+kernels (the baseline: the same sources built with -DREID_REFERENCE_KERNELS), in the same run.
 
-    .venv/bin/python benchmarks/m55_kernels.py MODEL.tflite [MODEL.tflite ...] [--layers]
+    .venv/bin/python benchmarks/m55_kernels.py        # single layers + quickstart tinynet 64x32
+    .venv/bin/python benchmarks/m55_kernels.py --zoo  # + mobilenetv2_a035, osnet_a025 256x128
+    .venv/bin/python benchmarks/m55_kernels.py --models A.tflite B.tflite
 
-Both builds must give the same output bytes (checked, and checked against the oracle).
-Instruction counts are not cycles: a Cortex-M55 executes most 128-bit MVE instructions in two
-beats. Models at 256x128: `benchmarks/codegen_footprint.py` writes them to
-/tmp/reidtool_footprint/.
+Each network runs in a test image (tests/kernels_m55/m55_harness.py: the qemu-m55 board
+support rendered from firmware_templates, the generated network, a main that times each layer
+with the board's instruction counter); both builds must give the oracle's output bytes
+(checked). Printed per model: whole-network instructions and instructions per MAC, reference
+vs MVE, and their ratio, then the same per op type (--layers: per layer). Instruction counts
+are not cycles: a Cortex-M55 executes most 128-bit MVE instructions in two beats.
+The zoo models are written by benchmarks/codegen_footprint.py to /tmp/reidtool_footprint/
+(built here the same way when missing).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "kernels_m55"), str(ROOT / "benchmarks")]
+
+FOOTPRINT_DIR = Path("/tmp/reidtool_footprint")
 
 
-def run_build(project: Path, extra: str) -> tuple[bytes, int, list[int]]:
-    from host.device_eval import model_hash
-    from host.session import BoardSession
-    from host.transport import open_transport
-    from toolchain.boards import get_board
+def layer_models() -> list[tuple[str, bytes]]:
+    """Single layers shaped like the zoo's hot layers at 256x128 (MobileNetV2-0.35, OSNet-0.25)."""
+    from toolchain.codegen.tflite_writer import TensorSpec as T
+    from toolchain.codegen.tflite_writer import single_op_model
+
+    rng = np.random.default_rng(0)
+
+    def conv(label, in_shape, out_c, k, stride, in_q=(0.02, -128), out_q=(0.05, -10)):
+        w = rng.integers(-127, 128, (out_c, k, k, in_shape[3])).astype(np.int8)
+        ws = rng.uniform(0.002, 0.02, out_c)
+        h, w_ = -(-in_shape[1] // stride), -(-in_shape[2] // stride)
+        bias = rng.integers(-2000, 2000, out_c).astype(np.int32)
+        ins = [
+            T(in_shape, "int8", *in_q),
+            T(w.shape, "int8", ws, 0, w, 0),
+            T((out_c,), "int32", in_q[0] * ws, 0, bias),
+        ]
+        opts = {"padding": 0, "stride_w": stride, "stride_h": stride, "activation": 3}
+        out = T((1, h, w_, out_c), "int8", *out_q)
+        return label, single_op_model("CONV_2D", ins, out, opts)
+
+    def dw(label, in_shape, k, stride, in_q=(0.02, -128), out_q=(0.05, -10)):
+        c = in_shape[3]
+        w = rng.integers(-127, 128, (1, k, k, c)).astype(np.int8)
+        ws = rng.uniform(0.002, 0.02, c)
+        h, w_ = -(-in_shape[1] // stride), -(-in_shape[2] // stride)
+        bias = rng.integers(-2000, 2000, c).astype(np.int32)
+        ins = [
+            T(in_shape, "int8", *in_q),
+            T(w.shape, "int8", ws, 0, w, 3),
+            T((c,), "int32", in_q[0] * ws, 0, bias),
+        ]
+        opts = {
+            "padding": 0,
+            "stride_w": stride,
+            "stride_h": stride,
+            "activation": 3,
+            "depth_multiplier": 1,
+        }
+        return label, single_op_model(
+            "DEPTHWISE_CONV_2D", ins, T((1, h, w_, c), "int8", *out_q), opts
+        )
+
+    return [
+        conv("conv 3x3 s2 3->16 @256x128 (mnv2 stem)", (1, 256, 128, 3), 16, 3, 2),
+        conv("conv 7x7 s2 3->16 @256x128 (osnet stem)", (1, 256, 128, 3), 16, 7, 2),
+        conv("conv 1x1 8->48 @64x32 (mnv2 expand)", (1, 64, 32, 8), 48, 1, 1),
+        conv("conv 1x1 48->8 @64x32 (mnv2 project)", (1, 64, 32, 48), 8, 1, 1),
+        conv("conv 1x1 64->64 @64x32", (1, 64, 32, 64), 64, 1, 1),
+        conv("conv 1x1 112->1280 @8x4 (mnv2 head)", (1, 8, 4, 112), 1280, 1, 1),
+        dw("depthwise 3x3 48 ch @64x32", (1, 64, 32, 48), 3, 1),
+        dw("depthwise 3x3 s2 96 ch @64x32", (1, 64, 32, 96), 3, 2),
+    ]
+
+
+def zoo_models() -> list[tuple[str, bytes]]:
+    from codegen_footprint import int8_model
+
+    out = []
+    for name in ("mobilenetv2_a035", "osnet_a025"):
+        path = FOOTPRINT_DIR / f"{name}_256x128_int8.tflite"
+        if not path.is_file():
+            FOOTPRINT_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(int8_model(name, (256, 128, 3)))
+        out.append((f"{name} 256x128", path.read_bytes()))
+    return out
+
+
+def measure(models: list[tuple[str, bytes]], work: Path, profile: bool) -> list[dict]:
+    """Build and run all models in one image per kernel set; returns per-model figures."""
+    from m55_harness import REFERENCE, build_m55_image, run_m55_image
+
+    from toolchain.codegen.emit import compile_graph
     from toolchain.oracle import Oracle
 
-    subprocess.run(["make", "-C", str(project), "-s", "clean"], check=False, capture_output=True)
-    proc = subprocess.run(["make", "-C", str(project), "-s", f"EXTRA_CFLAGS=-DREID_PROFILING {extra}"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"build failed ({extra or 'MVE'}):\n{proc.stderr[-3000:]}")
-    oracle = Oracle(project / "model.tflite")
-    x = np.random.default_rng(0).integers(0, 256, oracle.input_shape, dtype=np.uint8)
-    x = x.astype(oracle.input_dtype)
-    board = get_board("qemu-m55")
-    url = board.start(project)
-    try:
-        with open_transport(url) as link:
-            session = BoardSession(link, expected_hash=model_hash(project / "model.tflite"), timeout=600)
-            session.connect()
-            out, count = session.infer(x.tobytes())
-            layers = session.profile(x.tobytes())
-    finally:
-        board.stop()
-    if out != oracle.invoke(x).tobytes():
-        raise SystemExit(f"{project}: board output differs from the oracle ({extra or 'MVE'})")
-    return out, count, layers
+    rng = np.random.default_rng(0)
+    inputs, expected = [], []
+    for _, model in models:
+        oracle = Oracle(model)
+        info = np.iinfo(oracle.input_dtype)
+        x = rng.integers(info.min, info.max + 1, (1, *oracle.input_shape)).astype(
+            oracle.input_dtype
+        )
+        inputs.append(x)
+        expected.append(oracle.invoke(x[0]).tobytes())
+    runs = {}
+    for kind, flags in (("reference", REFERENCE), ("mve", "")):
+        elf = build_m55_image(
+            work / kind, [m for _, m in models], inputs, extra_cflags=flags, profile=profile
+        )
+        runs[kind] = run_m55_image(elf, len(models), timeout=3600)
+    rows = []
+    for k, (label, model) in enumerate(models):
+        for kind in runs:
+            if runs[kind].outputs[k] != [expected[k]]:
+                raise SystemExit(f"{label}: the {kind} kernels' output differs from the oracle")
+        comp = compile_graph(model)
+        layers = [(em.op.name, em.macs()) for em in comp.emitters]
+        rows.append(
+            {
+                "label": label,
+                "macs": sum(m for _, m in layers),
+                "layers": layers,
+                "reference": runs["reference"].counts[k][0],
+                "mve": runs["mve"].counts[k][0],
+                "reference_layers": runs["reference"].layers[k],
+                "mve_layers": runs["mve"].layers[k],
+            }
+        )
+    return rows
+
+
+def print_rows(rows: list[dict], by_op: bool, by_layer: bool) -> None:
+    print(
+        "| network | MACs | reference instructions | MVE instructions | ratio "
+        "| reference instr/MAC | MVE instr/MAC |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['label']} | {r['macs']:,} | {r['reference']:,} | {r['mve']:,} "
+            f"| {r['reference'] / r['mve']:.1f} | {r['reference'] / max(r['macs'], 1):.2f} "
+            f"| {r['mve'] / max(r['macs'], 1):.3f} |",
+            flush=True,
+        )
+    for r in rows:
+        if not (by_op or by_layer) or not r["mve_layers"]:
+            continue
+        print(f"\n{r['label']}: per {'layer' if by_layer else 'op type'}\n")
+        print(
+            "| op | MACs | reference instructions | MVE instructions | ratio "
+            "| reference instr/MAC | MVE instr/MAC | share of MVE total |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for i, ((op, macs), ref, mve) in enumerate(
+            zip(r["layers"], r["reference_layers"], r["mve_layers"], strict=True)
+        ):
+            key = f"{i} {op}" if by_layer else op
+            g = groups[key]
+            g[0] += macs
+            g[1] += ref
+            g[2] += mve
+        total = sum(g[2] for g in groups.values())
+        for key, (macs, ref, mve) in groups.items():
+            per = _per_mac(macs)
+            print(
+                f"| {key} | {macs:,} | {ref:,} | {mve:,} | {ref / max(mve, 1):.1f} | {per(ref)} "
+                f"| {per(mve)} | {100 * mve / total:.1f} % |"
+            )
+
+
+def _per_mac(macs: int):
+    return lambda n: f"{n / macs:.3f}" if macs else "-"
 
 
 def main() -> int:
-    from toolchain.boards.project import generate_project
-    from toolchain.codegen.benchmark import benchmark_model
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("models", nargs="+")
-    parser.add_argument("--layers", action="store_true", help="per-layer table too")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="*", default=[], help="int8 .tflite files")
+    parser.add_argument(
+        "--zoo", action="store_true", help="mobilenetv2_a035, osnet_a025 at 256x128"
+    )
+    parser.add_argument("--no-layers", action="store_true", help="skip the single-layer table")
+    parser.add_argument("--layers", action="store_true", help="per-layer tables of the networks")
     args = parser.parse_args()
-    print("| model | MACs | reference instructions | MVE instructions | ratio | reference instr/MAC | MVE instr/MAC |")
-    print("|---|---|---|---|---|---|---|")
-    for model in args.models:
-        block = benchmark_model(model)
-        with tempfile.TemporaryDirectory() as tmp:
-            project = generate_project(model, Path(tmp) / "fw", board="qemu-m55")
-            out_ref, ref, ref_layers = run_build(project, "-DREID_REFERENCE_KERNELS")
-            out_mve, mve, mve_layers = run_build(project, "")
-        assert out_ref == out_mve, "MVE and reference kernels differ"
-        macs = block["macs"]
-        print(f"| {Path(model).name} | {macs:,} | {ref:,} | {mve:,} | {ref / mve:.2f} | "
-              f"{ref / macs:.2f} | {mve / macs:.2f} |", flush=True)
-        if args.layers:
-            for layer, r, m in zip(block["macs_per_layer"], ref_layers, mve_layers):
-                print(f"|   {layer['op']} {layer['name'][:40]} | {layer['macs']:,} | {r:,} | {m:,} | "
-                      f"{r / max(m, 1):.2f} | {r / max(layer['macs'], 1):.2f} | {m / max(layer['macs'], 1):.2f} |")
+    from codegen_footprint import int8_model
+
+    with tempfile.TemporaryDirectory(prefix="m55-kernels-") as tmp:
+        if not args.no_layers:
+            print("Single layers (one inference each)\n")
+            print_rows(measure(layer_models(), Path(tmp) / "layers", profile=False), False, False)
+        nets = [("quickstart tinynet 64x32", int8_model("tinynet", (64, 32, 3)))]
+        nets += [(Path(p).name, Path(p).read_bytes()) for p in args.models]
+        if args.zoo:
+            nets += zoo_models()
+        print("\nWhole networks (one inference each)\n")
+        print_rows(measure(nets, Path(tmp) / "nets", profile=True), True, args.layers)
     return 0
 
 

@@ -41,7 +41,8 @@ static inline int fully_connected_s8_mve(const fully_connected_params_t *p, cons
         for (o = 0; o + 4 <= p->out_depth; o += 4) {
             const int8_t *w = filter + (int64_t)o * k;
             /* |acc| <= accum_depth * 255 * 128 + |bias|, as in the reference. */
-            const int32x4_t dot = mve_dot4_s8(x, w, k, k);
+            static const int32_t zero[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
+            const int32x4_t dot = mve_dot4_s8(x, w, k, k, zero);
             int32_t sums[4] __attribute__((aligned(16)));
             int32_t accs[4] __attribute__((aligned(16)));
             for (j = 0; j < 4; ++j) {

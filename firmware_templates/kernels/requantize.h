@@ -71,15 +71,21 @@ static inline int32_t rq_clamp(int32_t x, int32_t lo, int32_t hi)
  * - RoundingDivideByPOT (halves away from zero): VRSHL by -right rounds halves up, so negative
  *   lanes are first lowered by one (saturating, INT32_MIN stays, it is a multiple of 2^right);
  *   (v & -right) has its sign bit set exactly when v < 0 and right > 0.
- * shift holds per-lane shifts in [-31, 30] as for requantize(). */
-static inline int32x4_t requantize_x4(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
+ * shift holds per-lane shifts in [-31, 30] as for requantize(); requantize_x4_split takes them
+ * split as left = max(shift, 0) and neg_right = min(shift, 0) (kernels split them once per
+ * layer). */
+static inline int32x4_t requantize_x4_split(int32x4_t x, int32x4_t multiplier, int32x4_t left,
+                                            int32x4_t neg_right)
 {
-    const int32x4_t zero = vdupq_n_s32(0);
-    const int32x4_t left = vmaxq_s32(shift, zero);
-    const int32x4_t neg_right = vminq_s32(shift, zero);
     int32x4_t v = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
     v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, neg_right), 31));
     return vrshlq_s32(v, neg_right);
+}
+
+static inline int32x4_t requantize_x4(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    return requantize_x4_split(x, multiplier, vmaxq_s32(shift, zero), vminq_s32(shift, zero));
 }
 #endif
 

@@ -62,6 +62,7 @@ static void put_hex(const uint8_t *p, size_t n)
     }}
 }}
 
+{profile}
 static void semihosting_exit(void)
 {{
     register uint32_t r0 __asm__("r0") = 0x18u;    /* SYS_EXIT */
@@ -129,12 +130,26 @@ RUN_C = """    for (uint32_t i = 0; i < {n}u; i++) {{
 """
 
 
+PROFILE_C = r"""
+#ifdef {NAME}_PROFILING
+static uint64_t {name}_layer_start;
+void {name}_profile_begin(int layer) {{ (void)layer; {name}_layer_start = board_counter_read(); }}
+void {name}_profile_end(int layer)
+{{
+    uint64_t t = board_counter_read() - {name}_layer_start;
+    put("L {k} "); put_u64((uint64_t)layer); put(" "); put_u64(t); put("\n");
+}}
+#endif
+"""
+
+
 @dataclass
 class M55Result:
     """What one QEMU run printed: per network, outputs (N, bytes) and instruction counts."""
 
     outputs: list[list[bytes]] = field(default_factory=list)
     counts: list[list[int]] = field(default_factory=list)
+    layers: list[list[int]] = field(default_factory=list)  # profile=True: per layer, last run
     requantize_checked: int = 0
     requantize_bad: int = 0
     log: str = ""
@@ -146,9 +161,11 @@ def build_m55_image(
     inputs: list[np.ndarray],
     extra_cflags: str = "",
     requantize_rounds: int = 0,
+    profile: bool = False,
 ) -> Path:
     """Generate every model as n<k> into `work`, render the qemu-m55 board files, write the
-    test main and build; returns the ELF. `inputs[k]` is (N, *input_shape[1:])."""
+    test main and build; returns the ELF. `inputs[k]` holds N whole input tensors;
+    `profile`: the networks also report each layer's instruction count (M55Result.layers)."""
     work.mkdir(parents=True, exist_ok=True)
     infos = []
     for k, model in enumerate(models):
@@ -173,8 +190,9 @@ def build_m55_image(
         assert len(data) % in_size == 0
         body = ",".join(str(b) for b in data)
         cases.append(
-            f"static const uint8_t in_n{k}[{len(data)}] __attribute__((aligned(16))) = {{{body}}};"
-        )
+            f"static const uint8_t in_n{k}[{len(data)}] "
+            f'__attribute__((aligned(16), section(".reid_weights"))) = {{{body}}};'
+        )  # in the weights' region (QSPI on qemu-m55): large inputs would overflow ITCM
         runs.append(
             RUN_C.format(
                 n=len(data) // in_size, name=f"n{k}", k=k, in_size=in_size, out_size=out_size
@@ -184,8 +202,15 @@ def build_m55_image(
     includes = "".join(f'#include "n{k}_network.h"\n' for k in range(len(models)))
     out_max = max(int(np.prod(i.output_shape)) * np.dtype(i.output_dtype).itemsize for i in infos)
     arena = max(max(i.arena_size for i in infos), 16)
+    profile_c = ""
+    if profile:
+        profile_c = "".join(
+            PROFILE_C.format(NAME=f"N{k}", name=f"n{k}", k=k) for k in range(len(models))
+        )
+        extra_cflags += "".join(f" -DN{k}_PROFILING" for k in range(len(models)))
     (work / "main.c").write_text(
         MAIN_C.format(
+            profile=profile_c,
             includes=includes,
             arena=arena,
             out_max=out_max,
@@ -245,7 +270,10 @@ def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result
             f"the image did not finish (exit {proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}"
         )
     result = M55Result(
-        outputs=[[] for _ in range(n_models)], counts=[[] for _ in range(n_models)], log=out
+        outputs=[[] for _ in range(n_models)],
+        counts=[[] for _ in range(n_models)],
+        layers=[[] for _ in range(n_models)],
+        log=out,
     )
     for line in out.splitlines():
         parts = line.split()
@@ -255,6 +283,16 @@ def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result
                 raise AssertionError(f"network n{k} returned {rc}")
             result.counts[k].append(int(parts[3]))
             result.outputs[k].append(bytes.fromhex(parts[5]) if len(parts) > 5 else b"")
+        elif parts[:1] == ["L"]:
+            k, layer = int(parts[1]), int(parts[2])
+            if layer == 0:
+                result.layers[k] = []
+            result.layers[k].append(int(parts[3]))
+        elif parts[:1] == ["L"]:
+            k, layer = int(parts[1]), int(parts[2])
+            if layer == 0:  # keep the last run's layers
+                result.layers[k] = []
+            result.layers[k].append(int(parts[3]))
         elif parts[:1] == ["RQ"]:
             result.requantize_checked, result.requantize_bad = int(parts[1]), int(parts[2])
     return result
