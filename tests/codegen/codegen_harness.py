@@ -20,10 +20,27 @@ from toolchain.codegen import generate_network
 from toolchain.codegen.emit import KERNELS_DIR
 from toolchain.oracle import Oracle
 
-HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O1",
-              "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-ARM_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-O2",
-             "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"]
+HOST_FLAGS = [
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffp-contract=off",
+    "-O1",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+]
+ARM_FLAGS = [
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffp-contract=off",
+    "-O2",
+    "-mcpu=cortex-m55",
+    "-mthumb",
+    "-mfloat-abi=hard",
+]
 
 
 @dataclass
@@ -48,7 +65,9 @@ def _main_c(names: list[str]) -> str:
     incs = "".join(f'#include "{n}_network.h"\n' for n in names)
     table = ",\n".join(
         f'    {{"{n}", {n}_network_run, {n.upper()}_INPUT_SIZE, {n.upper()}_OUTPUT_SIZE, '
-        f'{n.upper()}_ARENA_SIZE}}' for n in names)
+        f"{n.upper()}_ARENA_SIZE}}"
+        for n in names
+    )
     return f"""#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +101,8 @@ int main(int argc, char **argv)
         fclose(f);
         for (i = 0; i < n; ++i) {{
             memset(arena, 0xA5, nets[k].arena_size);
-            if (nets[k].run(in + i * nets[k].in_size, out + i * nets[k].out_size, arena) != 0) {{ return 5; }}
+            uint8_t *dst = out + i * nets[k].out_size;
+            if (nets[k].run(in + i * nets[k].in_size, dst, arena) != 0) {{ return 5; }}
         }}
         snprintf(path, sizeof path, "%s/%s.out", argv[1], nets[k].name);
         f = fopen(path, "wb");
@@ -95,8 +115,13 @@ int main(int argc, char **argv)
 """
 
 
-def build_executable(work: Path, models: list[bytes], gcc: str = "gcc",
-                     flags: list[str] | None = None, compile_only: bool = False) -> tuple[Path, list]:
+def build_executable(
+    work: Path,
+    models: list[bytes],
+    gcc: str = "gcc",
+    flags: list[str] | None = None,
+    compile_only: bool = False,
+) -> tuple[Path, list]:
     """Generate every model under prefix n<k> and link them with the kernels into one program."""
     work.mkdir(parents=True, exist_ok=True)
     names, infos, sources, incs = [], [], [], []
@@ -109,8 +134,14 @@ def build_executable(work: Path, models: list[bytes], gcc: str = "gcc",
         infos.append(info)
         sources += [d / f"{name}_network.c", d / f"{name}_weights.S"]
         incs.append(f"-I{d}")
-    kernels = sorted({f.name for info in infos for f in info.files
-                      if f.parent.name == "kernels" and f.suffix == ".c"})
+    kernels = sorted(
+        {
+            f.name
+            for info in infos
+            for f in info.files
+            if f.parent.name == "kernels" and f.suffix == ".c"
+        }
+    )
     sources += [KERNELS_DIR / k for k in kernels]
     (work / "main.c").write_text(_main_c(names))
     flags = HOST_FLAGS if flags is None else flags
@@ -126,10 +157,53 @@ def build_executable(work: Path, models: list[bytes], gcc: str = "gcc",
     return exe, infos
 
 
+def check_plan(comp) -> dict[str, int]:
+    """Replay a compiled graph's schedule: at each step, the op's output bytes may meet only its
+    own dying input, and only as the planner allows (alias, in place at the same offset, or a
+    streaming overlap starting at least S bytes before it); never another live tensor.
+
+    Returns how often each kind of sharing happened: {"alias", "in_place", "overlap"}.
+    """
+    graph, offsets = comp.graph, comp.ctx.offsets
+    first, last = {}, {}
+    for step, op in enumerate(graph.ops):
+        for t in op.outputs:
+            first.setdefault(t, step)
+        for t in op.inputs:
+            last[t] = step
+    kinds = {"alias": 0, "in_place": 0, "overlap": 0}
+    for step, em in enumerate(comp.emitters):
+        out = em.op.outputs[0]
+        if out not in offsets:
+            continue
+        lo, hi = offsets[out], offsets[out] + graph.tensors[out].nbytes
+        assert 0 <= lo and hi <= comp.plan.arena_size, f"step {step}: output outside the arena"
+        for t in offsets:
+            if t == out or not first[t] <= step <= last.get(t, first[t]):
+                continue
+            t_lo, t_hi = offsets[t], offsets[t] + graph.tensors[t].nbytes
+            if hi <= t_lo or t_hi <= lo:
+                continue
+            where = f"step {step} {em.op.name}: output {out} meets tensor {t}"
+            assert last.get(t) == step and t in em.op.inputs, f"{where}, still live"
+            if em.aliases_input():
+                kinds["alias"] += 1
+            elif t in em.in_place_inputs():
+                assert lo == t_lo, f"{where} at another offset"
+                kinds["in_place"] += 1
+            else:
+                s = em.overlap_bytes()
+                assert s is not None and lo <= t_lo - s, f"{where}: overlap beyond {s} bytes"
+                kinds["overlap"] += 1
+    return kinds
+
+
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
-        raise AssertionError(f"command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr[-6000:]}"
+        )
 
 
 def check_cases(work: Path, cases: list[Case], n: int = 3, seed: int = 0) -> dict[str, object]:
@@ -150,20 +224,28 @@ def check_cases(work: Path, cases: list[Case], n: int = 3, seed: int = 0) -> dic
     proc = subprocess.run([str(exe), str(data)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"executable failed ({proc.returncode}):\n{proc.stderr[-6000:]}"
     failures = []
-    for k, (case, oracle) in enumerate(zip(cases, oracles)):
+    for k, (case, oracle) in enumerate(zip(cases, oracles, strict=True)):
         want = oracle.run(case.inputs)
         got = np.frombuffer((data / f"n{k}.out").read_bytes(), want.dtype).reshape(want.shape)
         if want.tobytes() != got.tobytes():
             bad = np.flatnonzero(want.reshape(-1).view(np.uint8) != got.reshape(-1).view(np.uint8))
             diff = np.abs(want.astype(np.float64) - got.astype(np.float64)).max()
-            failures.append(f"{case.label or k}: {bad.size} bytes differ (max abs diff {diff}), "
-                            f"first at {bad[:5].tolist()}")
+            failures.append(
+                f"{case.label or k}: {bad.size} bytes differ (max abs diff {diff}), "
+                f"first at {bad[:5].tolist()}"
+            )
     assert not failures, "C output differs from the oracle:\n" + "\n".join(failures)
     return {"infos": infos}
 
 
-def fuzz(work: Path, seconds: float, seed: int = 0, batch: int = 16,
-         save_dir: Path | None = None, ops: list[str] | None = None) -> dict[str, object]:
+def fuzz(
+    work: Path,
+    seconds: float,
+    seed: int = 0,
+    batch: int = 16,
+    save_dir: Path | None = None,
+    ops: list[str] | None = None,
+) -> dict[str, object]:
     """Differential fuzzing for about `seconds`: random single-op models (toolchain.codegen.fuzz)
     through the generated C and the oracle. Models the oracle itself refuses are skipped;
     models our generator refuses and models whose bytes differ are reported (and saved to
@@ -201,8 +283,11 @@ def fuzz(work: Path, seconds: float, seed: int = 0, batch: int = 16,
             report["failures"].append(str(err)[:4000])
             for case in cases:  # which one: each alone
                 try:
-                    check_cases(work / f"alone{round_no}_{hashlib.sha1(case.model).hexdigest()[:8]}",
-                                [case], n=2)
+                    check_cases(
+                        work / f"alone{round_no}_{hashlib.sha1(case.model).hexdigest()[:8]}",
+                        [case],
+                        n=2,
+                    )
                 except AssertionError:
                     _save(save_dir, case.label, case.model)
         report["cases"] += len(cases)

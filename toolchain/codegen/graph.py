@@ -120,9 +120,13 @@ def fuse_dilated_convs(graph: Graph) -> Graph:
             continue
         if block.shape != (2,) or not np.array_equal(block, block2) or block[0] != block[1]:
             continue
-        if conv.options.get("padding") != 1 or conv.options.get("dilation_h", 1) != 1 \
-                or conv.options.get("dilation_w", 1) != 1 or conv.options.get("stride_h") != 1 \
-                or conv.options.get("stride_w") != 1:
+        if (
+            conv.options.get("padding") != 1
+            or conv.options.get("dilation_h", 1) != 1
+            or conv.options.get("dilation_w", 1) != 1
+            or conv.options.get("stride_h") != 1
+            or conv.options.get("stride_w") != 1
+        ):
             continue
         x = graph.tensors[s2b.inputs[0]]
         y = graph.tensors[b2s.outputs[0]]
@@ -142,8 +146,9 @@ def fuse_dilated_convs(graph: Graph) -> Graph:
         else:
             continue
         opts = dict(conv.options, padding=padding, dilation_h=d, dilation_w=d)
-        new_ops[mid[0]] = replace(conv, inputs=(s2b.inputs[0], *conv.inputs[1:]),
-                                  outputs=b2s.outputs, options=opts)
+        new_ops[mid[0]] = replace(
+            conv, inputs=(s2b.inputs[0], *conv.inputs[1:]), outputs=b2s.outputs, options=opts
+        )
         drop.update({k, after[0]})
     if not drop:
         return graph
@@ -154,5 +159,7 @@ def check_shape(op: Op, tensor: Tensor, rank: int | tuple[int, ...]) -> None:
     """Raise `CodegenError` unless `tensor` has the given rank(s)."""
     ranks = (rank,) if isinstance(rank, int) else rank
     if len(tensor.shape) not in ranks:
-        raise CodegenError(f"op {op.index} {op.name}: {tensor.describe()} expected rank "
-                           f"{' or '.join(map(str, ranks))}, received rank {len(tensor.shape)}")
+        raise CodegenError(
+            f"op {op.index} {op.name}: {tensor.describe()} expected rank "
+            f"{' or '.join(map(str, ranks))}, received rank {len(tensor.shape)}"
+        )

@@ -91,8 +91,9 @@ def quantize_value(real: float, scale: float, zero_point: int) -> int:
     return zero_point + round_half_away(float(q))
 
 
-def activation_range(activation: int, scale: float, zero_point: int, dtype: np.dtype,
-                     what: str = "") -> tuple[int, int]:
+def activation_range(
+    activation: int, scale: float, zero_point: int, dtype: np.dtype, what: str = ""
+) -> tuple[int, int]:
     """`CalculateActivationRangeQuantized`: the clamp bounds of a fused activation."""
     qmin, qmax = DTYPE_RANGE[np.dtype(dtype)]
     if activation == ACT_NONE:
@@ -100,18 +101,24 @@ def activation_range(activation: int, scale: float, zero_point: int, dtype: np.d
     if activation == ACT_RELU:
         return max(qmin, quantize_value(0.0, scale, zero_point)), qmax
     if activation == ACT_RELU6:
-        return (max(qmin, quantize_value(0.0, scale, zero_point)),
-                min(qmax, quantize_value(6.0, scale, zero_point)))
+        return (
+            max(qmin, quantize_value(0.0, scale, zero_point)),
+            min(qmax, quantize_value(6.0, scale, zero_point)),
+        )
     if activation == ACT_RELU_N1_TO_1:
-        return (max(qmin, quantize_value(-1.0, scale, zero_point)),
-                min(qmax, quantize_value(1.0, scale, zero_point)))
+        return (
+            max(qmin, quantize_value(-1.0, scale, zero_point)),
+            min(qmax, quantize_value(1.0, scale, zero_point)),
+        )
     raise CodegenError(
         f"{what}: fused activation code {activation} is not supported; "
-        "expected NONE (0), RELU (1), RELU_N1_TO_1 (2) or RELU6 (3)")
+        "expected NONE (0), RELU (1), RELU_N1_TO_1 (2) or RELU6 (3)"
+    )
 
 
-def compute_padding(padding: int, in_size: int, filter_size: int, stride: int,
-                    dilation: int = 1) -> tuple[int, int]:
+def compute_padding(
+    padding: int, in_size: int, filter_size: int, stride: int, dilation: int = 1
+) -> tuple[int, int]:
     """(output size, padding before) for SAME (0) or VALID (1), as `ComputePaddingHeightWidth`."""
     effective = (filter_size - 1) * dilation + 1
     if padding == 0:

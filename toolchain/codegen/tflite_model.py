@@ -46,21 +46,48 @@ BUILTIN_NAMES = _builtin_names()
 # (builtin name) → (field name, field id, struct format, default) of its options table.
 _PADDING = ("padding", 0, "b", 0)
 OPTION_FIELDS: dict[str, tuple[tuple[str, int, str, int], ...]] = {
-    "CONV_2D": (_PADDING, ("stride_w", 1, "i", 0), ("stride_h", 2, "i", 0),
-                ("activation", 3, "b", 0), ("dilation_w", 4, "i", 1), ("dilation_h", 5, "i", 1)),
-    "DEPTHWISE_CONV_2D": (_PADDING, ("stride_w", 1, "i", 0), ("stride_h", 2, "i", 0),
-                          ("depth_multiplier", 3, "i", 0), ("activation", 4, "b", 0),
-                          ("dilation_w", 5, "i", 1), ("dilation_h", 6, "i", 1)),
-    "FULLY_CONNECTED": (("activation", 0, "b", 0), ("weights_format", 1, "b", 0),
-                        ("keep_num_dims", 2, "B", 0)),
+    "CONV_2D": (
+        _PADDING,
+        ("stride_w", 1, "i", 0),
+        ("stride_h", 2, "i", 0),
+        ("activation", 3, "b", 0),
+        ("dilation_w", 4, "i", 1),
+        ("dilation_h", 5, "i", 1),
+    ),
+    "DEPTHWISE_CONV_2D": (
+        _PADDING,
+        ("stride_w", 1, "i", 0),
+        ("stride_h", 2, "i", 0),
+        ("depth_multiplier", 3, "i", 0),
+        ("activation", 4, "b", 0),
+        ("dilation_w", 5, "i", 1),
+        ("dilation_h", 6, "i", 1),
+    ),
+    "FULLY_CONNECTED": (
+        ("activation", 0, "b", 0),
+        ("weights_format", 1, "b", 0),
+        ("keep_num_dims", 2, "B", 0),
+    ),
     "ADD": (("activation", 0, "b", 0),),
     "SUB": (("activation", 0, "b", 0),),
     "MUL": (("activation", 0, "b", 0),),
     "MEAN": (("keep_dims", 0, "B", 0),),
-    "AVERAGE_POOL_2D": (_PADDING, ("stride_w", 1, "i", 0), ("stride_h", 2, "i", 0),
-                        ("filter_w", 3, "i", 0), ("filter_h", 4, "i", 0), ("activation", 5, "b", 0)),
-    "MAX_POOL_2D": (_PADDING, ("stride_w", 1, "i", 0), ("stride_h", 2, "i", 0),
-                    ("filter_w", 3, "i", 0), ("filter_h", 4, "i", 0), ("activation", 5, "b", 0)),
+    "AVERAGE_POOL_2D": (
+        _PADDING,
+        ("stride_w", 1, "i", 0),
+        ("stride_h", 2, "i", 0),
+        ("filter_w", 3, "i", 0),
+        ("filter_h", 4, "i", 0),
+        ("activation", 5, "b", 0),
+    ),
+    "MAX_POOL_2D": (
+        _PADDING,
+        ("stride_w", 1, "i", 0),
+        ("stride_h", 2, "i", 0),
+        ("filter_w", 3, "i", 0),
+        ("filter_h", 4, "i", 0),
+        ("activation", 5, "b", 0),
+    ),
     "CONCATENATION": (("axis", 0, "i", 0), ("activation", 1, "b", 0)),
     "L2_NORMALIZATION": (("activation", 0, "b", 0),),
 }
@@ -140,7 +167,7 @@ class _Table:
 
     def raw(self, fid: int, ctx: str) -> bytes | None:
         start, n = self._vector(fid, 1, f"{self.name}.{ctx}")
-        return bytes(self.buf.data[start:start + n]) if start else None
+        return bytes(self.buf.data[start : start + n]) if start else None
 
     def string(self, fid: int, ctx: str) -> str:
         data = self.raw(fid, ctx)
@@ -170,16 +197,21 @@ def read_tflite(data: bytes, what: str = "<model>") -> Graph:
         CodegenError: the bytes are not a valid model, or name an unknown type or buffer.
     """
     if len(data) < 8 or bytes(data[4:8]) != b"TFL3":
-        raise CodegenError(f"{what}: expected a .tflite flatbuffer with identifier 'TFL3' at byte 4, "
-                           f"received {bytes(data[4:8])!r}")
+        raise CodegenError(
+            f"{what}: expected a .tflite flatbuffer with identifier 'TFL3' at byte 4, "
+            f"received {bytes(data[4:8])!r}"
+        )
     buf = _Buf(bytes(data), what)
     model = _Table(buf, buf.read("I", 0, "root offset"), "Model")
     buffers = model.tables(4, "Buffer")
     codes = []
     for oc in model.tables(1, "OperatorCode"):
         code = max(int(oc.scalar(0, "b", 0)), int(oc.scalar(3, "i", 0)))
-        codes.append(BUILTIN_NAMES.get(code, f"BUILTIN_{code}") if code != 32 else
-                     f"CUSTOM:{oc.string(1, 'custom_code')}")
+        codes.append(
+            BUILTIN_NAMES.get(code, f"BUILTIN_{code}")
+            if code != 32
+            else f"CUSTOM:{oc.string(1, 'custom_code')}"
+        )
     subgraphs = model.tables(2, "SubGraph")
     if not subgraphs:
         raise CodegenError(f"{what}: the model has no subgraph")
@@ -190,17 +222,23 @@ def read_tflite(data: bytes, what: str = "<model>") -> Graph:
         name = t.string(3, "name") or f"tensor_{i}"
         ttype = int(t.scalar(1, "b", 0))
         if ttype not in TENSOR_TYPES:
-            raise CodegenError(f"{what}: tensor {i} '{name}' has type code {ttype}; supported: "
-                               f"{sorted(TENSOR_TYPES)} (float32, int32, uint8, int64, bool, int16, int8)")
+            raise CodegenError(
+                f"{what}: tensor {i} '{name}' has type code {ttype}; supported: "
+                f"{sorted(TENSOR_TYPES)} (float32, int32, uint8, int64, bool, int16, int8)"
+            )
         shape = tuple(int(d) for d in t.array(0, "i4", "shape"))
         if any(d < 0 for d in shape):
-            raise CodegenError(f"{what}: tensor {i} '{name}' has a dynamic shape {shape}; "
-                               "expected static dimensions")
+            raise CodegenError(
+                f"{what}: tensor {i} '{name}' has a dynamic shape {shape}; "
+                "expected static dimensions"
+            )
         dtype = TENSOR_TYPES[ttype]
         bidx = int(t.scalar(2, "I", 0))
         if bidx >= len(buffers):
-            raise CodegenError(f"{what}: tensor {i} '{name}' names buffer {bidx}, "
-                               f"but the model has {len(buffers)} buffers")
+            raise CodegenError(
+                f"{what}: tensor {i} '{name}' names buffer {bidx}, "
+                f"but the model has {len(buffers)} buffers"
+            )
         const = _buffer_bytes(buf, buffers[bidx], bidx, what) if bidx else None
         value = None
         if const:
@@ -208,7 +246,8 @@ def read_tflite(data: bytes, what: str = "<model>") -> Graph:
             if len(const) != count * dtype.itemsize:
                 raise CodegenError(
                     f"{what}: tensor {i} '{name}' shape {shape} {dtype} needs "
-                    f"{count * dtype.itemsize} bytes, its buffer {bidx} holds {len(const)}")
+                    f"{count * dtype.itemsize} bytes, its buffer {bidx} holds {len(const)}"
+                )
             value = np.frombuffer(const, dtype.newbyteorder("<")).astype(dtype).reshape(shape)
         scales = np.zeros(0, np.float32)
         zps = np.zeros(0, np.int64)
@@ -219,15 +258,19 @@ def read_tflite(data: bytes, what: str = "<model>") -> Graph:
             zps = q.array(3, "i8", "zero_point").astype(np.int64)
             qdim = int(q.scalar(6, "i", 0))
             if len(zps) not in (0, len(scales)):
-                raise CodegenError(f"{what}: tensor {i} '{name}' has {len(scales)} scales "
-                                   f"but {len(zps)} zero points")
+                raise CodegenError(
+                    f"{what}: tensor {i} '{name}' has {len(scales)} scales "
+                    f"but {len(zps)} zero points"
+                )
         tensors.append(Tensor(i, name, shape, dtype, scales, zps, qdim, value))
 
     def _check_indices(arr: np.ndarray, ctx: str, allow_optional: bool) -> tuple[int, ...]:
         for v in arr:
             if not (0 <= v < len(tensors) or (allow_optional and v == -1)):
-                raise CodegenError(f"{what}: {ctx} names tensor {int(v)}, "
-                                   f"but the subgraph has {len(tensors)} tensors")
+                raise CodegenError(
+                    f"{what}: {ctx} names tensor {int(v)}, "
+                    f"but the subgraph has {len(tensors)} tensors"
+                )
         return tuple(int(v) for v in arr)
 
     inputs = _check_indices(sg.array(1, "i4", "inputs"), "subgraph inputs", False)
@@ -236,8 +279,10 @@ def read_tflite(data: bytes, what: str = "<model>") -> Graph:
     for k, o in enumerate(sg.tables(3, "Operator")):
         oci = int(o.scalar(0, "I", 0))
         if oci >= len(codes):
-            raise CodegenError(f"{what}: op {k} uses opcode index {oci}, "
-                               f"but the model has {len(codes)} operator codes")
+            raise CodegenError(
+                f"{what}: op {k} uses opcode index {oci}, "
+                f"but the model has {len(codes)} operator codes"
+            )
         name = codes[oci]
         ins = _check_indices(o.array(1, "i4", "inputs"), f"op {k} ({name}) inputs", True)
         outs = _check_indices(o.array(2, "i4", "outputs"), f"op {k} ({name}) outputs", False)
@@ -259,7 +304,9 @@ def _buffer_bytes(buf: _Buf, b: _Table, bidx: int, what: str) -> bytes | None:
     size = int(b.scalar(2, "Q", 0))
     if offset > 1 and size:
         if offset + size > len(buf.data):
-            raise CodegenError(f"{what}: buffer {bidx} lies at offset {offset} size {size}, "
-                               f"beyond the file ({len(buf.data)} bytes)")
-        return bytes(buf.data[offset:offset + size])
+            raise CodegenError(
+                f"{what}: buffer {bidx} lies at offset {offset} size {size}, "
+                f"beyond the file ({len(buf.data)} bytes)"
+            )
+        return bytes(buf.data[offset : offset + size])
     return None

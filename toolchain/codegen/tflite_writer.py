@@ -21,20 +21,41 @@ import numpy as np
 TYPE_CODES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "int16": 7, "int8": 9}
 
 # my option name → object API attribute
-_ATTRS = {"padding": "padding", "stride_w": "strideW", "stride_h": "strideH",
-          "activation": "fusedActivationFunction", "dilation_w": "dilationWFactor",
-          "dilation_h": "dilationHFactor", "depth_multiplier": "depthMultiplier",
-          "filter_w": "filterWidth", "filter_h": "filterHeight", "keep_dims": "keepDims",
-          "keep_num_dims": "keepNumDims", "weights_format": "weightsFormat", "axis": "axis",
-          "new_shape": "newShape", "squeeze_dims": "squeezeDims"}
+_ATTRS = {
+    "padding": "padding",
+    "stride_w": "strideW",
+    "stride_h": "strideH",
+    "activation": "fusedActivationFunction",
+    "dilation_w": "dilationWFactor",
+    "dilation_h": "dilationHFactor",
+    "depth_multiplier": "depthMultiplier",
+    "filter_w": "filterWidth",
+    "filter_h": "filterHeight",
+    "keep_dims": "keepDims",
+    "keep_num_dims": "keepNumDims",
+    "weights_format": "weightsFormat",
+    "axis": "axis",
+    "new_shape": "newShape",
+    "squeeze_dims": "squeezeDims",
+}
 
 # builtin op → options class name (in BuiltinOptions and as <name>T)
-_OPTIONS = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
-            "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
-            "FULLY_CONNECTED": "FullyConnectedOptions", "MEAN": "ReducerOptions",
-            "CONCATENATION": "ConcatenationOptions", "RESHAPE": "ReshapeOptions",
-            "SQUEEZE": "SqueezeOptions", "ADD": "AddOptions", "SUB": "SubOptions",
-            "MUL": "MulOptions", "L2_NORMALIZATION": "L2NormOptions", "PAD": "PadOptions"}
+_OPTIONS = {
+    "CONV_2D": "Conv2DOptions",
+    "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+    "AVERAGE_POOL_2D": "Pool2DOptions",
+    "MAX_POOL_2D": "Pool2DOptions",
+    "FULLY_CONNECTED": "FullyConnectedOptions",
+    "MEAN": "ReducerOptions",
+    "CONCATENATION": "ConcatenationOptions",
+    "RESHAPE": "ReshapeOptions",
+    "SQUEEZE": "SqueezeOptions",
+    "ADD": "AddOptions",
+    "SUB": "SubOptions",
+    "MUL": "MulOptions",
+    "L2_NORMALIZATION": "L2NormOptions",
+    "PAD": "PadOptions",
+}
 
 
 @dataclass
@@ -50,8 +71,12 @@ class TensorSpec:
     name: str = ""
 
 
-def build_model(tensors: list[TensorSpec], ops: list[tuple[str, list[int], list[int], dict]],
-                inputs: list[int], outputs: list[int]) -> bytes:
+def build_model(
+    tensors: list[TensorSpec],
+    ops: list[tuple[str, list[int], list[int], dict]],
+    inputs: list[int],
+    outputs: list[int],
+) -> bytes:
     """Serialize a one-subgraph model; `ops` are (builtin name, input ids, output ids, options)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as s
@@ -118,11 +143,16 @@ def build_model(tensors: list[TensorSpec], ops: list[tuple[str, list[int], list[
     return bytes(builder.Output())
 
 
-def single_op_model(name: str, inputs: list[TensorSpec], output: TensorSpec,
-                    options: dict | None = None) -> bytes:
+def single_op_model(
+    name: str, inputs: list[TensorSpec], output: TensorSpec, options: dict | None = None
+) -> bytes:
     """A model running one op; non-constant inputs become the graph inputs (the first one
     must be the only non-constant input for the generator's single-input contract)."""
     tensors = list(inputs) + [output]
     graph_inputs = [i for i, t in enumerate(inputs) if t.value is None]
-    return build_model(tensors, [(name, list(range(len(inputs))), [len(inputs)], options or {})],
-                       graph_inputs, [len(inputs)])
+    return build_model(
+        tensors,
+        [(name, list(range(len(inputs))), [len(inputs)], options or {})],
+        graph_inputs,
+        [len(inputs)],
+    )

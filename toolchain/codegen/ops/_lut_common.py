@@ -10,13 +10,17 @@ looks up.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from toolchain.codegen.ops.base import INT8, OpEmitter
 
 
+@functools.lru_cache(maxsize=256)
 def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]) -> np.ndarray:
-    """The oracle's int8 outputs of `op_name` for inputs -128..127 with these quantizations."""
+    """The oracle's int8 outputs of `op_name` for inputs -128..127 with these quantizations
+    (cached per process: a model's gates often share one quantization; read-only array)."""
     from toolchain.codegen.tflite_writer import TensorSpec, single_op_model
     from toolchain.oracle import Oracle
 
@@ -26,7 +30,9 @@ def oracle_table(op_name: str, in_q: tuple[float, int], out_q: tuple[float, int]
         TensorSpec((1, 256), "int8", out_q[0], out_q[1]),
     )
     inputs = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
-    return Oracle(model).invoke(inputs).reshape(256).astype(np.int8)
+    table = Oracle(model).invoke(inputs).reshape(256).astype(np.int8)
+    table.setflags(write=False)
+    return table
 
 
 class LookupTable(OpEmitter):

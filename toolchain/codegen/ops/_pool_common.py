@@ -8,6 +8,7 @@ is clipped to the image and AVERAGE divides by the taps read, rounding half away
 from __future__ import annotations
 
 from toolchain.codegen.ops.base import INT8, OpEmitter
+from toolchain.codegen.planner import streaming_overlap
 from toolchain.codegen.quant import activation_range, compute_padding
 
 
@@ -66,6 +67,20 @@ class Pool2D(OpEmitter):
             self.params,
             f"{self.function}(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
             f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
+
+    def overlap_bytes(self) -> int:
+        """Output rows may trail the input rows still to be read (both pool kernels walk
+        output rows in order; see `planner.streaming_overlap`)."""
+        p = self.params
+        return streaming_overlap(
+            p["batches"],
+            p["in_h"],
+            p["in_w"] * p["channels"],
+            p["out_h"],
+            p["out_w"] * p["channels"],
+            p["stride_h"],
+            p["pad_h"],
         )
 
     def macs(self) -> int:

@@ -161,6 +161,12 @@ class OpEmitter:
         """True when the output may share the first input's storage (RESHAPE, SQUEEZE)."""
         return False
 
+    def overlap_bytes(self) -> int | None:
+        """For row-streaming kernels: S such that the output may start S bytes before the
+        first input's storage when nobody reads that input afterwards (the planner decides;
+        see `planner.streaming_overlap`). None: the output needs its own storage."""
+        return None
+
     def in_place_inputs(self) -> list[int]:
         """Tensor indices of inputs the output may overwrite if they are not read afterwards
         (the planner decides): for elementwise ops, the inputs of the output's shape and type."""

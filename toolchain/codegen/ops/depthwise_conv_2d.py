@@ -8,6 +8,7 @@ from toolchain.codegen.ops._conv_common import (
     spatial_params,
 )
 from toolchain.codegen.ops.base import OPS, OpEmitter
+from toolchain.codegen.planner import streaming_overlap
 
 
 @OPS.register("DEPTHWISE_CONV_2D")
@@ -54,6 +55,20 @@ class DepthwiseConv2D(OpEmitter):
             f"depthwise_conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
             f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
             f"{self.ctx.ptr(self.op.outputs[0])});",
+        )
+
+    def overlap_bytes(self) -> int:
+        """Output rows may trail the input rows still to be read (reference and Helium loops
+        walk output rows in order; see `planner.streaming_overlap`)."""
+        p = self.params
+        return streaming_overlap(
+            p["batches"],
+            p["in_h"],
+            p["in_w"] * p["in_c"],
+            p["out_h"],
+            p["out_w"] * p["in_c"] * p["depth_multiplier"],
+            p["stride_h"],
+            p["pad_h"],
         )
 
     def macs(self) -> int:
