@@ -3,14 +3,15 @@
  *
  * Channels are the vector lanes: per tap, 8 channels of input and filter are loaded widened to
  * int16 and multiplied into int32 products (VMULLB: even channels, VMULLT: odd channels; an
- * int8 product fits int16), added to int32 accumulators; 16 channels per step, then 8, then
- * 4-lane predicated steps for the last 1..7 channels. For each output
+ * int8 product fits int16), added to int32 accumulators; 16 channels per step in an assembly
+ * loop over the taps (mve_dw_pixel16), then 4-lane predicated steps for the last 1..15. For each output
  * pixel a table holds each tap's input pixel, or a row of input zero points for taps outside
  * the input, so
  *     acc[c] = sum x * w + input_offset * sum w + bias[c]
  * equals the reference's sum over valid taps of (x + input_offset) * w + bias: a padded tap
  * holds x = -input_offset and contributes 0. The per-channel constant input_offset * sum w +
- * bias is computed once per call. Requantization: requantize_x4, four channels at a time.
+ * bias is computed once per call, with the split shifts, into one record per 16 channels in the
+ * accumulators' lane order. Requantization: requantize_x4(_split), four channels at a time.
  *
  * depthwise_conv_2d_s8_mve() returns 0 without writing when the layer is outside its bounds
  * (depth multiplier != 1, more than MVE_DW_MAX_TAPS taps or MVE_DW_MAX_C channels); the caller
@@ -22,28 +23,101 @@
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use: MVE_DW_MAX_C * 5 bytes (constants and the zero-point row) + the tap table. */
-#define MVE_DW_MAX_C 1024
+/* Stack use: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records of 320 bytes
+ * (5 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables. */
+#define MVE_DW_MAX_C 2048
+#define MVE_DW_CHUNK 256
 #define MVE_DW_MAX_TAPS 64
 
-/* Eight channels c..c+7 from accumulators of the even (c, c+2, ..) and odd channels, as VMULLB
- * and VMULLT leave them: multipliers and shifts gathered the same way, bytes scattered back. */
-static inline void mve_dw_store8(int8_t *out, int32x4_t even, int32x4_t odd,
-                                 const int32_t *multiplier, const int32_t *shift,
-                                 const depthwise_conv_2d_params_t *p)
+/* Per 16 channels c..c+15, in the accumulators' lane order (lane L holds channel
+ * c + 8 * (L / 8) + 2 * (L % 4) + (L % 8) / 4: even channels of each half, then odd ones): the
+ * constant input_offset * sum w + bias, multiplier, left shift, negated right shift; then the
+ * output offset, activation bounds and byte offsets {0, 2, 4, 6} of the scattered stores. */
+typedef struct {
+    int32_t constant[16], multiplier[16], left[16], neg_right[16];
+    int32_t offset[4], lo[4], hi[4], lanes[4];
+} mve_dw_group_t;
+
+static inline int32_t mve_dw_lane_channel(int32_t lane)
 {
-    const uint32x4_t lanes = vidupq_n_u32(0, 2); /* 0, 2, 4, 6 */
-    const int32x4_t lo = vdupq_n_s32(p->act_min);
-    const int32x4_t hi = vdupq_n_s32(p->act_max);
-    int32x4_t v;
-    v = requantize_x4(even, vldrwq_gather_shifted_offset_s32(multiplier, lanes),
-                      vldrwq_gather_shifted_offset_s32(shift, lanes));
-    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, p->output_offset), lo), hi);
-    vstrbq_scatter_offset_s32(out, lanes, v);
-    v = requantize_x4(odd, vldrwq_gather_shifted_offset_s32(multiplier + 1, lanes),
-                      vldrwq_gather_shifted_offset_s32(shift + 1, lanes));
-    v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, p->output_offset), lo), hi);
-    vstrbq_scatter_offset_s32(out + 1, lanes, v);
+    return 8 * (lane / 8) + 2 * (lane % 4) + (lane % 8) / 4;
+}
+
+/* One output pixel, channels [c, c_end) (multiple of 16 apart): tap[t] is the input pixel of
+ * tap t (or the zero-point row), filter the DEPTHWISE filter ([taps][ch]). Per tap and 16
+ * channels: 4 widening loads, 4 VMULL, 4 VADD, 4 loop instructions; then 15 per 4 channels to
+ * requantize and scatter the bytes back in channel order. Assembly: the C version spilled. */
+__attribute__((noinline)) static void mve_dw_pixel16(const int8_t *const *tap, int32_t taps,
+                                                     const int8_t *filter, int32_t ch, int32_t c,
+                                                     int32_t c_end, const mve_dw_group_t *g,
+                                                     int8_t *out)
+{
+    const int8_t *tp, *xp, *wp;
+#define MVE_DW_REQUANT(q, o, dst)                                                                  \
+    "vldrw.u32 q4, [%[g], #64+" #o "]\n\t"                                                        \
+    "vldrw.u32 q5, [%[g], #128+" #o "]\n\t"                                                       \
+    "vldrw.u32 q6, [%[g], #192+" #o "]\n\t"                                                       \
+    "vshl.s32 " q ", " q ", q5\n\t"                                                               \
+    "vqrdmulh.s32 " q ", " q ", q4\n\t"                                                           \
+    "vand q4, " q ", q6\n\t"                                                                      \
+    "vshr.s32 q4, q4, #31\n\t"                                                                    \
+    "vqadd.s32 " q ", " q ", q4\n\t"                                                              \
+    "vrshl.s32 " q ", " q ", q6\n\t"                                                              \
+    "vldrw.u32 q4, [%[g], #256]\n\t"                                                              \
+    "vadd.i32 " q ", " q ", q4\n\t"                                                               \
+    "vldrw.u32 q4, [%[g], #272]\n\t"                                                              \
+    "vmax.s32 " q ", " q ", q4\n\t"                                                               \
+    "vldrw.u32 q4, [%[g], #288]\n\t"                                                              \
+    "vmin.s32 " q ", " q ", q4\n\t"                                                               \
+    "vstrb.32 " q ", [" dst ", q7]\n\t"
+    __asm__ volatile(
+        "vldrw.u32 q7, [%[g], #304]\n"
+        "1:\n\t"
+        "vldrw.u32 q0, [%[g]]\n\t"
+        "vldrw.u32 q1, [%[g], #16]\n\t"
+        "vldrw.u32 q2, [%[g], #32]\n\t"
+        "vldrw.u32 q3, [%[g], #48]\n\t"
+        "ldr %[tp], %[tap]\n\t"
+        "ldr %[wp], %[filter]\n\t"
+        "add %[wp], %[c]\n\t"
+        "ldr %[xp], %[taps]\n\t"
+        "dls lr, %[xp]\n"
+        "2:\n\t"
+        "ldr %[xp], [%[tp]], #4\n\t"
+        "add %[xp], %[c]\n\t"
+        "vldrb.s16 q4, [%[xp]]\n\t"
+        "vldrb.s16 q5, [%[wp]]\n\t"
+        "vmullb.s16 q6, q4, q5\n\t"
+        "vmullt.s16 q4, q4, q5\n\t"
+        "vadd.i32 q0, q0, q6\n\t"
+        "vadd.i32 q1, q1, q4\n\t"
+        "vldrb.s16 q4, [%[xp], #8]\n\t"
+        "vldrb.s16 q5, [%[wp], #8]\n\t"
+        "vmullb.s16 q6, q4, q5\n\t"
+        "vmullt.s16 q4, q4, q5\n\t"
+        "vadd.i32 q2, q2, q6\n\t"
+        "vadd.i32 q3, q3, q4\n\t"
+        "add %[wp], %[ch]\n\t"
+        "le lr, 2b\n\t"
+        MVE_DW_REQUANT("q0", 0, "%[out]")
+        "adds %[xp], %[out], #1\n\t"
+        MVE_DW_REQUANT("q1", 16, "%[xp]")
+        "adds %[xp], %[out], #8\n\t"
+        MVE_DW_REQUANT("q2", 32, "%[xp]")
+        "adds %[xp], %[out], #9\n\t"
+        MVE_DW_REQUANT("q3", 48, "%[xp]")
+        "adds %[out], #16\n\t"
+        "add %[g], %[g], #320\n\t"
+        "adds %[c], #16\n\t"
+        "ldr %[xp], %[c_end]\n\t"
+        "cmp %[c], %[xp]\n\t"
+        "bne 1b"
+        : [tp] "=&r"(tp), [xp] "=&r"(xp), [wp] "=&r"(wp), [c] "+r"(c), [g] "+r"(g),
+          [out] "+r"(out)
+        : [tap] "m"(tap), [taps] "m"(taps), [filter] "m"(filter), [c_end] "m"(c_end),
+          [ch] "r"(ch)
+        : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
+#undef MVE_DW_REQUANT
 }
 
 static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
@@ -53,78 +127,98 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
 {
     const int32_t ch = p->in_c;
     const int32_t taps = p->k_h * p->k_w;
-    int32_t constant[MVE_DW_MAX_C] __attribute__((aligned(16)));
+    mve_dw_group_t groups[MVE_DW_CHUNK / 16] __attribute__((aligned(16)));
+    int32_t constant[16] __attribute__((aligned(16)));
     int8_t pad_row[MVE_DW_MAX_C] __attribute__((aligned(16)));
     const int8_t *tap[MVE_DW_MAX_TAPS];
-    int32_t b, oy, ox, ky, kx, t, c;
+    int32_t tap_offset[MVE_DW_MAX_TAPS];
+    const int32_t span_h = (p->k_h - 1) * p->dilation_h; /* window extent - 1 */
+    const int32_t span_w = (p->k_w - 1) * p->dilation_w;
+    int32_t c0, b, oy, ox, ky, kx, t, c, j;
     if (p->depth_multiplier != 1 || taps > MVE_DW_MAX_TAPS || ch > MVE_DW_MAX_C || ch <= 0) {
         return 0;
     }
     mve_fill_s8(pad_row, (int8_t)(-p->input_offset), ch);
-    for (c = 0; c < ch; ++c) { /* |input_offset * sum w| <= 128 * taps * 128 */
-        /* full groups of 8 channels keep even channels in lanes 0..3, odd ones in 4..7 */
-        const int32_t at = c < (ch & ~7) ? (c & ~7) + (c & 1) * 4 + (c & 7) / 2 : c;
-        int32_t s = 0;
-        for (t = 0; t < taps; ++t) {
-            s += filter[(int64_t)t * ch + c];
+    for (ky = 0, t = 0; ky < p->k_h; ++ky) {
+        for (kx = 0; kx < p->k_w; ++kx, ++t) {
+            tap_offset[t] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * ch;
         }
-        constant[at] = p->input_offset * s + (bias ? bias[c] : 0);
     }
-    for (b = 0; b < p->batches; ++b) {
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-            for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                int8_t *out = output + (((int64_t)b * p->out_h + oy) * p->out_w + ox) * ch;
-                for (ky = 0, t = 0; ky < p->k_h; ++ky) {
-                    const int32_t in_y = in_y0 + ky * p->dilation_h;
-                    for (kx = 0; kx < p->k_w; ++kx, ++t) {
-                        const int32_t in_x = in_x0 + kx * p->dilation_w;
-                        tap[t] = (in_y < 0 || in_y >= p->in_h || in_x < 0 || in_x >= p->in_w)
-                                     ? pad_row
-                                     : input + (((int64_t)b * p->in_h + in_y) * p->in_w + in_x) * ch;
-                    }
+    for (c0 = 0; c0 < ch; c0 += MVE_DW_CHUNK) {
+        const int32_t cn = ch - c0 < MVE_DW_CHUNK ? ch - c0 : MVE_DW_CHUNK;
+        const int32_t n16 = cn & ~15;
+        for (c = 0; c < cn; ++c) { /* |input_offset * sum w| <= 128 * taps * 128 */
+            const int32_t oc = c0 + c;
+            int32_t s = 0;
+            for (t = 0; t < taps; ++t) {
+                s += filter[t * ch + oc];
+            }
+            s = p->input_offset * s + (bias ? bias[oc] : 0);
+            if (c >= n16) {
+                constant[c - n16] = s;
+            }
+        }
+        for (c = 0; c < n16; c += 16) {
+            mve_dw_group_t *g = &groups[c / 16];
+            for (j = 0; j < 16; ++j) {
+                const int32_t oc = c0 + c + mve_dw_lane_channel(j);
+                int32_t s = 0;
+                for (t = 0; t < taps; ++t) {
+                    s += filter[t * ch + oc];
                 }
-                for (c = 0; c + 16 <= ch; c += 16) {
-                    int32x4_t e0 = vldrwq_s32(constant + c);
-                    int32x4_t o0 = vldrwq_s32(constant + c + 4);
-                    int32x4_t e1 = vldrwq_s32(constant + c + 8);
-                    int32x4_t o1 = vldrwq_s32(constant + c + 12);
-                    const int8_t *w = filter + c;
-                    for (t = 0; t < taps; ++t, w += ch) {
-                        const int16x8_t x0 = vldrbq_s16(tap[t] + c);
-                        const int16x8_t x1 = vldrbq_s16(tap[t] + c + 8);
-                        const int16x8_t w0 = vldrbq_s16(w);
-                        const int16x8_t w1 = vldrbq_s16(w + 8);
-                        e0 = vaddq_s32(e0, vmullbq_int_s16(x0, w0));
-                        o0 = vaddq_s32(o0, vmulltq_int_s16(x0, w0));
-                        e1 = vaddq_s32(e1, vmullbq_int_s16(x1, w1));
-                        o1 = vaddq_s32(o1, vmulltq_int_s16(x1, w1));
+                g->constant[j] = p->input_offset * s + (bias ? bias[oc] : 0);
+                g->multiplier[j] = multiplier[oc];
+                g->left[j] = shift[oc] > 0 ? shift[oc] : 0;
+                g->neg_right[j] = shift[oc] > 0 ? 0 : shift[oc];
+            }
+            for (j = 0; j < 4; ++j) {
+                g->offset[j] = p->output_offset;
+                g->lo[j] = p->act_min;
+                g->hi[j] = p->act_max;
+                g->lanes[j] = 2 * j;
+            }
+        }
+        for (b = 0; b < p->batches; ++b) {
+            const int8_t *image = input + b * p->in_h * p->in_w * ch;
+            int8_t *out = output + b * p->out_h * p->out_w * ch;
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+                for (ox = 0; ox < p->out_w; ++ox, out += ch) {
+                    const int32_t in_x0 = ox * p->stride_w - p->pad_w;
+                    const int inside = in_y0 >= 0 && in_y0 + span_h < p->in_h && in_x0 >= 0 &&
+                                       in_x0 + span_w < p->in_w;
+                    if (inside) { /* every tap inside the input: fixed offsets */
+                        const int8_t *base = image + (in_y0 * p->in_w + in_x0) * ch;
+                        for (t = 0; t < taps; ++t) {
+                            tap[t] = base + tap_offset[t];
+                        }
+                    } else {
+                        for (ky = 0, t = 0; ky < p->k_h; ++ky) {
+                            const int32_t in_y = in_y0 + ky * p->dilation_h;
+                            const int row_ok = in_y >= 0 && in_y < p->in_h;
+                            for (kx = 0; kx < p->k_w; ++kx, ++t) {
+                                const int32_t in_x = in_x0 + kx * p->dilation_w;
+                                tap[t] = (row_ok && in_x >= 0 && in_x < p->in_w)
+                                             ? image + (in_y * p->in_w + in_x) * ch
+                                             : pad_row;
+                            }
+                        }
                     }
-                    mve_dw_store8(out + c, e0, o0, multiplier + c, shift + c, p);
-                    mve_dw_store8(out + c + 8, e1, o1, multiplier + c + 8, shift + c + 8, p);
-                }
-                for (; c + 8 <= ch; c += 8) {
-                    int32x4_t e0 = vldrwq_s32(constant + c);
-                    int32x4_t o0 = vldrwq_s32(constant + c + 4);
-                    const int8_t *w = filter + c;
-                    for (t = 0; t < taps; ++t, w += ch) {
-                        const int16x8_t x0 = vldrbq_s16(tap[t] + c);
-                        const int16x8_t w0 = vldrbq_s16(w);
-                        e0 = vaddq_s32(e0, vmullbq_int_s16(x0, w0));
-                        o0 = vaddq_s32(o0, vmulltq_int_s16(x0, w0));
+                    if (n16) {
+                        mve_dw_pixel16(tap, taps, filter, ch, c0, c0 + n16, groups, out + c0);
                     }
-                    mve_dw_store8(out + c, e0, o0, multiplier + c, shift + c, p);
-                }
-                for (; c < ch; c += 4) { /* the last 1..7 channels, 4 lanes at a time */
-                    const mve_pred16_t pr = vctp32q((uint32_t)(ch - c));
-                    int32x4_t a = vldrwq_z_s32(constant + c, pr);
-                    const int8_t *w = filter + c;
-                    for (t = 0; t < taps; ++t, w += ch) {
-                        a = vaddq_s32(a, vmulq_s32(vldrbq_z_s32(tap[t] + c, pr), vldrbq_z_s32(w, pr)));
+                    for (c = c0 + n16; c < c0 + cn; c += 4) { /* the last 1..15 channels */
+                        const mve_pred16_t pr = vctp32q((uint32_t)(c0 + cn - c));
+                        int32x4_t a = vldrwq_z_s32(constant + (c - c0 - n16), pr);
+                        const int8_t *w = filter + c;
+                        for (t = 0; t < taps; ++t, w += ch) {
+                            a = vaddq_s32(a, vmulq_s32(vldrbq_z_s32(tap[t] + c, pr),
+                                                       vldrbq_z_s32(w, pr)));
+                        }
+                        mve_requantize_store_s8(out + c, a, multiplier + c, shift + c,
+                                                p->output_offset, p->act_min, p->act_max,
+                                                c0 + cn - c);
                     }
-                    mve_requantize_store_s8(out + c, a, multiplier + c, shift + c,
-                                            p->output_offset, p->act_min, p->act_max, ch - c);
                 }
             }
         }

@@ -318,11 +318,15 @@ REQUANTIZE = {"vqrdmulh.s32", "vrshl.s32", "vqadd.s32"}
 
 def test_the_fast_kernels_use_helium_instructions(matrix):
     elf = matrix[3]
-    conv = _mnemonics(elf, "conv_2d_s8_mve") | _mnemonics(elf, "conv_2d_s8")
-    assert conv & DOT and REQUANTIZE <= conv
-    dw = _mnemonics(elf, "depthwise_conv_2d_s8_mve") | _mnemonics(elf, "depthwise_conv_2d_s8")
+
+    def used(*functions):
+        return set().union(*(_mnemonics(elf, f) for f in functions))
+
+    conv = used("conv_2d_s8", "conv_2d_s8_mve", "mve_conv_pixel")
+    assert conv & DOT and REQUANTIZE <= conv and {"dlstp.8", "letp"} <= conv
+    dw = used("depthwise_conv_2d_s8", "depthwise_conv_2d_s8_mve", "mve_dw_pixel16")
     assert {"vmullb.s16", "vmullt.s16"} <= dw and REQUANTIZE <= dw
-    fc = _mnemonics(elf, "fully_connected_s8")
+    fc = used("fully_connected_s8")
     assert fc & DOT and "vaddva.s8" in fc
 
 
