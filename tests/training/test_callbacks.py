@@ -91,6 +91,41 @@ def test_collapse_guard_stops_a_collapsed_model():
     assert hist.history["embedding_spread"][0] > 0.05
 
 
+def _stale_bn_model(momentum: float) -> ReidTrainingModel:
+    """Dense → BatchNormalization whose moving mean is far off → ReLU6: saturated (one vector
+    for every input) in inference mode, spread on the batch's own statistics."""
+    inp = keras.Input((6,))
+    x = keras.layers.Dense(8, name="fc")(inp)
+    bn = keras.layers.BatchNormalization(momentum=momentum, name="bn")
+    emb = keras.layers.ReLU(max_value=6.0)(bn(x))
+    logits = keras.layers.Dense(3, name="logits")(emb)
+    model = ReidTrainingModel(inp, {"embedding": emb, "logits": logits})
+    model.compile(optimizer=keras.optimizers.SGD(0.01))
+    bn.moving_mean.assign(np.full(8, -1000.0, np.float32))
+    return model
+
+
+def test_collapse_guard_does_not_stop_on_lagging_batchnorm_statistics():
+    # MobileNetV2 from scratch on TGC2020 was stopped at epoch 3 this way while its
+    # training-mode embeddings had spread·√D 0.76.
+    x = np.random.default_rng(0).normal(size=(32, 6)).astype(np.float32)
+    y = np.arange(32) % 3
+    model = _stale_bn_model(momentum=1.0)  # the moving statistics never catch up
+    guard = CollapseGuard(x, patience=2)
+    hist = model.fit(x, y, epochs=4, verbose=0, callbacks=[guard])
+    assert max(hist.history["embedding_spread"]) < 1e-6, "inference mode is saturated"
+    assert guard.message is None and len(hist.history["loss"]) == 4
+
+    # the check in training mode leaves the model's statistics as they were
+    model = _stale_bn_model(momentum=0.0)  # one training-mode call would overwrite them
+    guard = CollapseGuard(x, patience=1)
+    guard.set_model(model)
+    guard.on_train_begin()
+    guard.on_epoch_end(0, {})
+    assert guard.message is None
+    np.testing.assert_array_equal(model.get_layer("bn").moving_mean.numpy(), -1000.0)
+
+
 def test_csv_log_appends_and_truncates(tmp_path):
     path = tmp_path / "logs" / "training_log.csv"
     logger = EpochCSVLogger(path)

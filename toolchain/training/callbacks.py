@@ -248,7 +248,11 @@ class CollapseGuard(keras.callbacks.Callback):
     softmax + hard triplet from scratch) drives it to 0. A freshly initialised network also
     starts with a low spread (ReLU features are all positive), so the run stops only when
     spread·√D stays below `threshold` for `patience` epochs without growing; `message` then
-    says why and what to change.
+    says why and what to change. The probe runs in inference mode, where BatchNormalization uses
+    its moving statistics; early in a from-scratch training these lag the weights and can map
+    every image to one vector (ReLU6 saturated: MobileNetV2 on TGC2020) while the network itself
+    has not collapsed. So a low spread is confirmed on the probe's own batch statistics
+    (training mode, every variable restored afterwards) before the run is stopped.
 
     Args:
         images: a fixed batch of validation images (raw pixels).
@@ -280,6 +284,17 @@ class CollapseGuard(keras.callbacks.Callback):
         recent = self.history[-self.patience :]
         low = len(recent) == self.patience and max(recent) < self.threshold
         if low and recent[-1] <= recent[0]:
+            batch = self._batch_statistics_spread()
+            if batch >= self.threshold:
+                log.warning(
+                    "epoch %d: embeddings nearly constant in inference mode (spread·√D %.2e) "
+                    "but not on the batch's own statistics (%.3f): BatchNormalization moving "
+                    "statistics lag the weights; training goes on",
+                    epoch + 1,
+                    recent[-1],
+                    batch,
+                )
+                return
             self.message = (
                 f"Training stopped at epoch {epoch + 1}: the embeddings collapsed (embedding "
                 f"spread {spread:.2e} for {self.patience} epochs: every validation image maps to "
@@ -291,6 +306,18 @@ class CollapseGuard(keras.callbacks.Callback):
             )
             log.error(self.message)
             self.model.stop_training = True
+
+    def _batch_statistics_spread(self) -> float:
+        """spread·√D of the probe in training mode; the model's variables are left unchanged."""
+        variables = self.model.non_trainable_variables
+        saved = [v.numpy() for v in variables]
+        try:
+            out = self.model(self.images, training=True)
+        finally:
+            for v, value in zip(variables, saved, strict=True):
+                v.assign(value)
+        emb = np.asarray(out["embedding"])
+        return embedding_spread(emb) * math.sqrt(emb.shape[-1])
 
 
 # --------------------------------------------------------------------------- training state
