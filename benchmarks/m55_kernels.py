@@ -100,9 +100,12 @@ def zoo_models() -> list[tuple[str, bytes]]:
     return out
 
 
-def measure(models: list[tuple[str, bytes]], work: Path, profile: bool) -> list[dict]:
-    """Build and run all models in one image per kernel set; returns per-model figures."""
-    from m55_harness import REFERENCE, build_m55_image, run_m55_image
+def measure(
+    models: list[tuple[str, bytes]], work: Path, profile: bool, share: bool = False
+) -> list[dict]:
+    """Build and run all models in one image per kernel set; returns per-model figures.
+    `share`: also count the MVE instructions of each MVE run (QEMU block trace)."""
+    from m55_harness import REFERENCE, build_m55_image, mve_instruction_share, run_m55_image
 
     from toolchain.codegen.emit import compile_graph
     from toolchain.oracle import Oracle
@@ -123,6 +126,10 @@ def measure(models: list[tuple[str, bytes]], work: Path, profile: bool) -> list[
             work / kind, [m for _, m in models], inputs, extra_cflags=flags, profile=profile
         )
         runs[kind] = run_m55_image(elf, len(models), timeout=3600)
+    shares = [None] * len(models)
+    if share:  # a build without the profile hooks: they would end the counted window
+        elf = build_m55_image(work / "share", [m for _, m in models], inputs)
+        shares = mve_instruction_share(elf, len(models))
     rows = []
     for k, (label, model) in enumerate(models):
         for kind in runs:
@@ -139,6 +146,7 @@ def measure(models: list[tuple[str, bytes]], work: Path, profile: bool) -> list[
                 "mve": runs["mve"].counts[k][0],
                 "reference_layers": runs["reference"].layers[k],
                 "mve_layers": runs["mve"].layers[k],
+                "share": shares[k],
             }
         )
     return rows
@@ -147,14 +155,15 @@ def measure(models: list[tuple[str, bytes]], work: Path, profile: bool) -> list[
 def print_rows(rows: list[dict], by_op: bool, by_layer: bool) -> None:
     print(
         "| network | MACs | reference instructions | MVE instructions | ratio "
-        "| reference instr/MAC | MVE instr/MAC |"
+        "| reference instr/MAC | MVE instr/MAC | Helium share of the MVE build's instructions |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
+        share = f"{100 * r['share'][0] / r['share'][1]:.0f} %" if r["share"] else "-"
         print(
             f"| {r['label']} | {r['macs']:,} | {r['reference']:,} | {r['mve']:,} "
             f"| {r['reference'] / r['mve']:.1f} | {r['reference'] / max(r['macs'], 1):.2f} "
-            f"| {r['mve'] / max(r['macs'], 1):.3f} |",
+            f"| {r['mve'] / max(r['macs'], 1):.3f} | {share} |",
             flush=True,
         )
     for r in rows:
@@ -163,7 +172,7 @@ def print_rows(rows: list[dict], by_op: bool, by_layer: bool) -> None:
         print(f"\n{r['label']}: per {'layer' if by_layer else 'op type'}\n")
         print(
             "| op | MACs | reference instructions | MVE instructions | ratio "
-            "| reference instr/MAC | MVE instr/MAC | share of MVE total |"
+            "| reference instr/MAC | MVE instr/MAC | share of the MVE build's instructions |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -196,19 +205,24 @@ def main() -> int:
     )
     parser.add_argument("--no-layers", action="store_true", help="skip the single-layer table")
     parser.add_argument("--layers", action="store_true", help="per-layer tables of the networks")
+    parser.add_argument(
+        "--mve-share", action="store_true", help="count Helium instructions (QEMU block trace)"
+    )
     args = parser.parse_args()
     from codegen_footprint import int8_model
 
     with tempfile.TemporaryDirectory(prefix="m55-kernels-") as tmp:
         if not args.no_layers:
             print("Single layers (one inference each)\n")
-            print_rows(measure(layer_models(), Path(tmp) / "layers", profile=False), False, False)
+            print_rows(
+                measure(layer_models(), Path(tmp) / "layers", False, args.mve_share), False, False
+            )
         nets = [("quickstart tinynet 64x32", int8_model("tinynet", (64, 32, 3)))]
         nets += [(Path(p).name, Path(p).read_bytes()) for p in args.models]
         if args.zoo:
             nets += zoo_models()
         print("\nWhole networks (one inference each)\n")
-        print_rows(measure(nets, Path(tmp) / "nets", profile=True), True, args.layers)
+        print_rows(measure(nets, Path(tmp) / "nets", True, args.mve_share), True, args.layers)
     return 0
 
 

@@ -315,3 +315,95 @@ def objdump(elf: Path, function: str) -> str:
         check=True,
     )
     return proc.stdout
+
+
+def _mnemonics_by_address(elf: Path) -> dict[int, str]:
+    proc = subprocess.run(
+        ["arm-none-eabi-objdump", "-d", "-m", "armv8.1-m.main", str(elf)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    table = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0].strip().endswith(":"):
+            try:
+                table[int(parts[0].strip()[:-1], 16)] = parts[2].strip()
+            except ValueError:
+                continue
+    return table
+
+
+def is_mve(mnemonic: str) -> bool:
+    """Helium (and FP) instructions all begin with v; VPUSH/VPOP only save registers."""
+    return mnemonic.startswith("v") and mnemonic not in ("vpush", "vpop")
+
+
+def mve_instruction_share(
+    elf: Path, n_models: int, timeout: float = 1800.0
+) -> list[tuple[int, int]]:
+    """(MVE instructions, all instructions) executed by each network's first run, counted from
+    QEMU's translation-block trace (`-d in_asm,exec,nochain`: every executed block is logged,
+    its instructions classified from the ELF's disassembly). Build without profiling."""
+    names = {f"n{k}_network_run": k for k in range(n_models)}
+    mnemonic = _mnemonics_by_address(elf)
+    cmd = [
+        QEMU,
+        "-M",
+        "mps3-an547",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-serial",
+        "null",
+        "-d",
+        "in_asm,exec,nochain",
+        "-kernel",
+        str(elf),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    blocks: dict[int, tuple[int, int]] = {}
+    result = [[0, 0] for _ in range(n_models)]
+    done = set()
+    block: list[int] | None = None
+    active = None
+    try:
+        for line in proc.stderr:
+            if line.startswith("IN:"):
+                block = []
+            elif block is not None and line.startswith("0x"):
+                block.append(int(line.split(":", 1)[0], 16))
+            elif block is not None:
+                if block:  # QEMU's disassembler splits MVE encodings: keep objdump's starts
+                    starts = [a for a in block if a in mnemonic]
+                    blocks[block[0]] = (sum(is_mve(mnemonic[a]) for a in starts), len(starts))
+                block = None
+            if line.startswith("Trace"):
+                pc = int(line.split("[", 1)[1].split("/")[1], 16)
+                symbol = line.rsplit("]", 1)[1].strip()
+                if active is None and symbol in names and names[symbol] not in done:
+                    active = names[symbol]
+                elif active is not None and symbol == "board_counter_read":
+                    done.add(active)
+                    active = None
+                if active is not None:
+                    mve, n = blocks.get(pc, (0, 0))
+                    result[active][0] += mve
+                    result[active][1] += n
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return [(m, n) for m, n in result]

@@ -6,8 +6,9 @@ multiples of 4/8/16, 1x1 stride 2, 7x7 stride 2 SAME, dilation, depth multiplier
 too large for the fast path, which fall back to the reference loop, more output channels than
 one constant chunk, per-tensor and per-channel filters, extreme zero points, multipliers above
 one) and a whole converter-made model; it runs once on qemu-m55 and every output byte is
-compared with the oracle's. The same image also checks the vector requantization lane by lane
-against the scalar one. The host runs the same matrix with the reference kernels
+compared with the oracle's. Random layers from the code generator's fuzzer (fixed seed)
+join them. The same image also checks the vector requantization lane by lane against the
+scalar one. The host runs the same matrix with the reference kernels
 (tests/codegen), so both paths are held to the oracle.
 """
 
@@ -216,6 +217,23 @@ def mve_cases() -> list[tuple[str, bytes]]:
     return c
 
 
+def fuzz_cases(n: int = 36, seed: int = 7) -> list[tuple[str, bytes]]:
+    """Random CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED layers from the code generator's
+    fuzzer (scales 1e-4..10, extreme zero points, strides, dilations), fixed seed."""
+    from toolchain.codegen.fuzz import random_model
+
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        label, model = random_model(rng, ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
+        try:
+            Oracle(model)
+        except Exception:  # the oracle's own prepare refuses it: not a valid model
+            continue
+        out.append(("fuzz " + label, model))
+    return out
+
+
 def tiny_model(tmp: Path) -> bytes:
     """A converter-made int8 embedder: Rescaling, conv 3x3 s2, depthwise, 1x1 with a residual
     add, pooling, dense (uint8 in, int8 out), as the boards' acceptance test builds it."""
@@ -264,7 +282,7 @@ def matrix(tmp_path_factory):
     for case in codegen_matrix():
         labels.append("codegen matrix: " + (case.label or "?"))
         models.append(case.model)
-    for label, model in mve_cases():
+    for label, model in mve_cases() + fuzz_cases():
         labels.append(label)
         models.append(model)
     labels.append("whole tiny model")
@@ -293,7 +311,7 @@ def test_every_layer_matches_the_oracle_on_qemu_m55(matrix):
                     f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
                     f"first at {bad[:5].tolist()}"
                 )
-    assert len(models) > 40
+    assert len(models) > 80
     assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
 
 
