@@ -24,9 +24,9 @@
 
 #if REID_MVE
 /* Stack use: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records of 320 bytes
- * (5 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables. */
+ * (10 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables. */
 #define MVE_DW_MAX_C 2048
-#define MVE_DW_CHUNK 256
+#define MVE_DW_CHUNK 512
 #define MVE_DW_MAX_TAPS 64
 
 /* Per 16 channels c..c+15, in the accumulators' lane order (lane L holds channel
@@ -120,6 +120,49 @@ __attribute__((noinline)) static void mve_dw_pixel16(const int8_t *const *tap, i
 #undef MVE_DW_REQUANT
 }
 
+/* The records of channels [c0, c0 + cn): full groups of 16 into groups[], the constants of the
+ * last cn % 16 channels (natural order) into constant[]. */
+static inline void mve_dw_prepare(const depthwise_conv_2d_params_t *p, const int8_t *filter,
+                                  const int32_t *bias, const int32_t *multiplier,
+                                  const int32_t *shift, int32_t c0, int32_t cn,
+                                  mve_dw_group_t *groups, int32_t *constant)
+{
+    const int32_t ch = p->in_c;
+    const int32_t taps = p->k_h * p->k_w;
+    const int32_t n16 = cn & ~15;
+    int32_t c, j, t;
+    for (c = 0; c < cn; ++c) { /* |input_offset * sum w| <= 128 * taps * 128 */
+        const int32_t oc = c0 + (c < n16 ? (c & ~15) + mve_dw_lane_channel(c & 15) : c);
+        int32_t s = 0;
+        for (t = 0; t < taps; ++t) {
+            s += filter[t * ch + oc];
+        }
+        s = p->input_offset * s + (bias ? bias[oc] : 0);
+        if (c >= n16) {
+            constant[c - n16] = s;
+            continue;
+        }
+        j = c & 15;
+        groups[c / 16].constant[j] = s;
+        groups[c / 16].multiplier[j] = multiplier[oc];
+        groups[c / 16].left[j] = shift[oc] > 0 ? shift[oc] : 0;
+        groups[c / 16].neg_right[j] = shift[oc] > 0 ? 0 : shift[oc];
+    }
+    for (c = 0; c < n16; c += 16) {
+        for (j = 0; j < 4; ++j) {
+            groups[c / 16].offset[j] = p->output_offset;
+            groups[c / 16].lo[j] = p->act_min;
+            groups[c / 16].hi[j] = p->act_max;
+            groups[c / 16].lanes[j] = 2 * j;
+        }
+    }
+}
+
+/* Loop order batch, output row, channel chunk, column: output rows are written in increasing
+ * order and no input row above the current row's window is read again, the contract under
+ * which the arena planner lets the output start inside the input (docs/codegen.md, streaming
+ * overlap). With more than one chunk (over MVE_DW_CHUNK channels) the records are rebuilt per
+ * row. */
 static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
                                            const int8_t *input, const int8_t *filter,
                                            const int32_t *bias, const int32_t *multiplier,
@@ -127,14 +170,15 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
 {
     const int32_t ch = p->in_c;
     const int32_t taps = p->k_h * p->k_w;
+    const int32_t span_h = (p->k_h - 1) * p->dilation_h; /* window extent - 1 */
+    const int32_t span_w = (p->k_w - 1) * p->dilation_w;
+    const int one_chunk = ch <= MVE_DW_CHUNK;
     mve_dw_group_t groups[MVE_DW_CHUNK / 16] __attribute__((aligned(16)));
     int32_t constant[16] __attribute__((aligned(16)));
     int8_t pad_row[MVE_DW_MAX_C] __attribute__((aligned(16)));
     const int8_t *tap[MVE_DW_MAX_TAPS];
     int32_t tap_offset[MVE_DW_MAX_TAPS];
-    const int32_t span_h = (p->k_h - 1) * p->dilation_h; /* window extent - 1 */
-    const int32_t span_w = (p->k_w - 1) * p->dilation_w;
-    int32_t c0, b, oy, ox, ky, kx, t, c, j;
+    int32_t c0, b, oy, ox, ky, kx, t, c;
     if (p->depth_multiplier != 1 || taps > MVE_DW_MAX_TAPS || ch > MVE_DW_MAX_C || ch <= 0) {
         return 0;
     }
@@ -144,45 +188,21 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
             tap_offset[t] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * ch;
         }
     }
-    for (c0 = 0; c0 < ch; c0 += MVE_DW_CHUNK) {
-        const int32_t cn = ch - c0 < MVE_DW_CHUNK ? ch - c0 : MVE_DW_CHUNK;
-        const int32_t n16 = cn & ~15;
-        for (c = 0; c < cn; ++c) { /* |input_offset * sum w| <= 128 * taps * 128 */
-            const int32_t oc = c0 + c;
-            int32_t s = 0;
-            for (t = 0; t < taps; ++t) {
-                s += filter[t * ch + oc];
-            }
-            s = p->input_offset * s + (bias ? bias[oc] : 0);
-            if (c >= n16) {
-                constant[c - n16] = s;
-            }
-        }
-        for (c = 0; c < n16; c += 16) {
-            mve_dw_group_t *g = &groups[c / 16];
-            for (j = 0; j < 16; ++j) {
-                const int32_t oc = c0 + c + mve_dw_lane_channel(j);
-                int32_t s = 0;
-                for (t = 0; t < taps; ++t) {
-                    s += filter[t * ch + oc];
+    if (one_chunk) {
+        mve_dw_prepare(p, filter, bias, multiplier, shift, 0, ch, groups, constant);
+    }
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *image = input + b * p->in_h * p->in_w * ch;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+            int8_t *out_row = output + ((b * p->out_h + oy) * p->out_w) * ch;
+            for (c0 = 0; c0 < ch; c0 += MVE_DW_CHUNK) {
+                const int32_t cn = ch - c0 < MVE_DW_CHUNK ? ch - c0 : MVE_DW_CHUNK;
+                const int32_t n16 = cn & ~15;
+                int8_t *out = out_row;
+                if (!one_chunk) {
+                    mve_dw_prepare(p, filter, bias, multiplier, shift, c0, cn, groups, constant);
                 }
-                g->constant[j] = p->input_offset * s + (bias ? bias[oc] : 0);
-                g->multiplier[j] = multiplier[oc];
-                g->left[j] = shift[oc] > 0 ? shift[oc] : 0;
-                g->neg_right[j] = shift[oc] > 0 ? 0 : shift[oc];
-            }
-            for (j = 0; j < 4; ++j) {
-                g->offset[j] = p->output_offset;
-                g->lo[j] = p->act_min;
-                g->hi[j] = p->act_max;
-                g->lanes[j] = 2 * j;
-            }
-        }
-        for (b = 0; b < p->batches; ++b) {
-            const int8_t *image = input + b * p->in_h * p->in_w * ch;
-            int8_t *out = output + b * p->out_h * p->out_w * ch;
-            for (oy = 0; oy < p->out_h; ++oy) {
-                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
                 for (ox = 0; ox < p->out_w; ++ox, out += ch) {
                     const int32_t in_x0 = ox * p->stride_w - p->pad_w;
                     const int inside = in_y0 >= 0 && in_y0 + span_h < p->in_h && in_x0 >= 0 &&

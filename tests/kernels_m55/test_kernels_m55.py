@@ -27,7 +27,7 @@ from m55_harness import REFERENCE, build_m55_image, objdump, run_m55_image  # no
 from test_codegen_ops import _cases as codegen_matrix  # noqa: E402
 
 from toolchain.codegen.tflite_writer import TensorSpec as T  # noqa: E402
-from toolchain.codegen.tflite_writer import single_op_model
+from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.oracle import Oracle  # noqa: E402
 
 pytestmark = [
@@ -96,6 +96,31 @@ SAME = {"padding": 0, "stride_w": 1, "stride_h": 1}
 SAME2 = {"padding": 0, "stride_w": 2, "stride_h": 2}
 VALID = {"padding": 1, "stride_w": 1, "stride_h": 1}
 RELU6 = {"activation": 3}
+
+
+def _overlapped_depthwise(rng, c: int) -> bytes:
+    """pool 1x1 -> depthwise 3x3 SAME -> pool 1x1: the planner starts the depthwise output two
+    rows before its input in one buffer (streaming overlap); c > 512 channels makes the Helium
+    kernel take two channel chunks, which must still go row by row."""
+    q = (0.05, -3)
+    w = rng.integers(-127, 128, (1, 3, 3, c)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.02, c)
+    x = T((1, 6, 5, c), "int8", *q)
+    tensors = [
+        x,
+        T((1, 6, 5, c), "int8", *q),
+        T(w.shape, "int8", ws, 0, w, 3),
+        T((c,), "int32", q[0] * ws, 0, rng.integers(-500, 500, c).astype(np.int32)),
+        T((1, 6, 5, c), "int8", 0.03, 2),
+        T((1, 6, 5, c), "int8", 0.03, 2),
+    ]
+    pool = {"padding": 1, "stride_w": 1, "stride_h": 1, "filter_w": 1, "filter_h": 1}
+    ops = [
+        ("MAX_POOL_2D", [0], [1], pool),
+        ("DEPTHWISE_CONV_2D", [1, 2, 3], [4], {**SAME, "depth_multiplier": 1}),
+        ("MAX_POOL_2D", [4], [5], pool),
+    ]
+    return build_model(tensors, ops, [0], [5])
 
 
 def mve_cases() -> list[tuple[str, bytes]]:
@@ -205,6 +230,12 @@ def mve_cases() -> list[tuple[str, bytes]]:
         (
             "depthwise 3x3 s2 SAME dm2 (reference fallback)",
             _dw_model(rng, (1, 5, 6, 5), (1, 3, 3, 10), (3, 3), SAME2),
+        )
+    )
+    c.append(
+        (
+            "depthwise 530 ch over its own input (two chunks, streaming overlap)",
+            _overlapped_depthwise(rng, 530),
         )
     )
     c.append(("fully connected 100->37", _fc_model(rng, 1, 100, 37)))
