@@ -73,3 +73,24 @@ def test_benchmark_names_the_missing_model(tmp_path):
     keras.write_bytes(b"x")
     with pytest.raises(ConfigError, match="needs an int8 .tflite model, received m.keras"):
         model_path_of(_cfg(), keras)
+
+
+def test_benchmark_reports_the_footprint_when_the_firmware_cannot_be_built(
+    tmp_path, capsys, caplog
+):
+    """A 64 KiB output does not fit one reply of the board protocol: the host firmware fails
+    to build; the footprint is still written and printed, with a warning naming the cause."""
+    from toolchain.codegen.tflite_writer import TensorSpec as T
+    from toolchain.codegen.tflite_writer import single_op_model
+
+    shape = (1, 256, 256)
+    model = tmp_path / "big_int8.tflite"
+    model.write_bytes(
+        single_op_model("RELU", [T(shape, "int8", 0.05, 0)], T(shape, "int8", 0.05, -128))
+    )
+    run = RunDir(tmp_path / "run").create()
+    block = benchmark(_cfg(model_path=str(model)), run)
+    assert "firmware" not in block
+    assert json.loads(run.metrics_path.read_text())["benchmark"]["io_bytes"] == 2 * 65536
+    assert "arena lower bound" in capsys.readouterr().out
+    assert any("firmware sections not reported" in r.getMessage() for r in caplog.records)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from toolchain.codegen.emit import generate_network
-from toolchain.errors import ConfigError, ToolMissingError
+from toolchain.errors import BoardError, ConfigError, ToolMissingError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def benchmark_model(tflite_path: str | Path) -> dict[str, Any]:
 def firmware_block(tflite_path: str | Path, project: Path, board: str) -> dict[str, Any] | None:
     """Sections of the firmware built for `board` in `project` (built here if not yet).
 
-    Returns None, with a warning, when the board's compiler is not installed.
+    Returns None, with a warning naming the cause, when the board's compiler is not installed
+    or the build fails (an application limit such as the largest reply the protocol carries).
     """
     from toolchain.boards.build import build_project
     from toolchain.boards.project import generate_project
@@ -61,6 +62,11 @@ def firmware_block(tflite_path: str | Path, project: Path, board: str) -> dict[s
         return build_project(project).firmware_block()
     except ToolMissingError as err:
         log.warning("firmware sections not reported: %s", err)
+        return None
+    except BoardError as err:  # e.g. the application's limits; the footprint still stands
+        lines = str(err).splitlines()
+        cause = next((ln.strip() for ln in lines[1:] if "error" in ln.lower()), "")
+        log.warning("firmware sections not reported: %s %s", lines[0] if lines else err, cause)
         return None
 
 
