@@ -65,7 +65,7 @@ def firmware_block(tflite_path: str | Path, project: Path, board: str) -> dict[s
         return None
     except BoardError as err:  # e.g. the application's limits; the footprint still stands
         lines = str(err).splitlines()
-        cause = next((ln.strip() for ln in lines[1:] if "error" in ln.lower()), "")
+        cause = next((ln.strip() for ln in lines[1:] if "error:" in ln), "")
         log.warning("firmware sections not reported: %s %s", lines[0] if lines else err, cause)
         return None
 
