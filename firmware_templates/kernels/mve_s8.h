@@ -117,18 +117,6 @@ static inline int32x4_t mve_dot4_s8(const int8_t *x, const int8_t *w, int32_t k,
     return r;
 }
 
-/* Split per-channel shifts once per layer call (left = max(shift, 0), neg_right =
- * min(shift, 0), what requantize_x4 computes each time), for requantize_x4_split. */
-static inline void mve_split_shifts(const int32_t *shift, int32_t n, int32_t *left,
-                                    int32_t *neg_right)
-{
-    int32_t c;
-    for (c = 0; c < n; ++c) {
-        left[c] = shift[c] > 0 ? shift[c] : 0;
-        neg_right[c] = shift[c] > 0 ? 0 : shift[c];
-    }
-}
-
 /* out[j] = clamp(requantize(acc[j], multiplier[j], shift[j]) + output_offset, lo, hi) for the
  * first n (1..4) lanes: the reference kernels' last step, four channels at a time. The
  * per-channel arrays are read only for the n active lanes. */

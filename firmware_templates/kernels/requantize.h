@@ -73,7 +73,9 @@ static inline int32_t rq_clamp(int32_t x, int32_t lo, int32_t hi)
  *   (v & -right) has its sign bit set exactly when v < 0 and right > 0.
  * shift holds per-lane shifts in [-31, 30] as for requantize(); requantize_x4_split takes them
  * split as left = max(shift, 0) and neg_right = min(shift, 0) (kernels split them once per
- * layer). */
+ * layer). The assembly loops of mve_conv_2d.h and mve_depthwise_conv_2d.h repeat exactly this
+ * instruction sequence (VSHL, VQRDMULH, VAND, VSHR #31, VQADD, VRSHL); tests/kernels_m55 holds
+ * all of them to the oracle. */
 static inline int32x4_t requantize_x4_split(int32x4_t x, int32x4_t multiplier, int32x4_t left,
                                             int32x4_t neg_right)
 {
