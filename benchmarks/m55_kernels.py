@@ -5,12 +5,15 @@ kernels (the baseline: the same sources built with -DREID_REFERENCE_KERNELS), in
     .venv/bin/python benchmarks/m55_kernels.py        # single layers + quickstart tinynet 64x32
     .venv/bin/python benchmarks/m55_kernels.py --zoo  # + mobilenetv2_a035, osnet_a025 256x128
     .venv/bin/python benchmarks/m55_kernels.py --models A.tflite B.tflite
+    ... --mve-share  # + the Helium share of the MVE build's instructions (QEMU block trace)
+    ... --no-layers  # networks only; --layers: per-layer tables of the networks
 
 Each network runs in a test image (tests/kernels_m55/m55_harness.py: the qemu-m55 board
 support rendered from firmware_templates, the generated network, a main that times each layer
 with the board's instruction counter); both builds must give the oracle's output bytes
 (checked). Printed per model: whole-network instructions and instructions per MAC, reference
-vs MVE, and their ratio, then the same per op type (--layers: per layer). Instruction counts
+vs MVE, and their ratio, then the same per op type (--layers: per layer). docs/m55_kernels.md
+holds the figures of `--zoo --mve-share` (about 2 minutes). Instruction counts
 are not cycles: a Cortex-M55 executes most 128-bit MVE instructions in two beats.
 The zoo models are written by benchmarks/codegen_footprint.py to /tmp/reidtool_footprint/
 (built here the same way when missing).
