@@ -152,11 +152,21 @@ for _name in ("ADD", "SUB", "MUL"):
 
 @FUZZ_OPS.register("MEAN")
 def mean(rng):
+    """Any non-empty set of non-batch axes (negative too), keep_dims or not, sometimes the
+    same quantization in and out (older references had a separate path for it)."""
     h, w = _spatial(rng)
     c = int(rng.integers(1, 9))
-    x, y = _io(rng, (1, h, w, c), (1, 1, 1, c))
-    axes = T((2,), "int32", None, None, np.array([1, 2], np.int32))
-    return f"mean {h}x{w}x{c}", single_op_model("MEAN", [x, axes], y, {"keep_dims": True})
+    shape = (1, h, w, c)
+    axes = [a for a in (1, 2, 3) if rng.random() < 0.6] or [int(rng.integers(1, 4))]
+    keep = bool(rng.random() < 0.5)
+    out = tuple(1 if k in axes else d for k, d in enumerate(shape) if keep or k not in axes)
+    x, y = _io(rng, shape, out)
+    if rng.random() < 0.3:
+        y = T(out, "int8", x.scale, x.zero_point)
+    given = np.array([a - 4 if rng.random() < 0.3 else a for a in axes], np.int32)
+    return f"mean {shape} axes {given.tolist()} keep {keep}", single_op_model(
+        "MEAN", [x, T((len(axes),), "int32", None, None, given)], y, {"keep_dims": keep}
+    )
 
 
 def _pool(name):
