@@ -143,6 +143,22 @@ def _cases() -> list[Case]:
             label="fully connected",
         )
     )
+    fcs = rng.uniform(0.002, 0.03, 10)
+    c.append(
+        Case(
+            single_op_model(
+                "FULLY_CONNECTED",
+                [
+                    T((1, 3, 21), "int8", 0.05, -128),
+                    T(fw.shape, "int8", fcs, 0, fw),
+                    T((10,), "int32", 0.05 * fcs, 0, rng.integers(-900, 900, 10).astype(np.int32)),
+                ],
+                T((1, 3, 10), "int8", 0.15, 7),
+                {"activation": 1, "keep_num_dims": True},
+            ),
+            label="fully connected per-channel, 3 rows, relu",
+        )
+    )
     c.append(
         Case(
             single_op_model("DEQUANTIZE", [T((1, 5), "int8", 0.05, 3)], T((1, 5), "float32")),

@@ -116,14 +116,17 @@ def fully_connected(rng):
     n, units = int(rng.integers(1, 40)), int(rng.integers(1, 20))
     x, y = _io(rng, (1, n), (1, units))
     filt = rng.integers(-127, 128, (units, n)).astype(np.int8)
-    ws = scale(rng, 1e-4, 1.0)
+    per_channel = bool(rng.random() < 0.5)
+    ws = np.array([scale(rng, 1e-4, 1.0) for _ in range(units if per_channel else 1)])
     bias = rng.integers(-2000, 2000, units).astype(np.int32)
+    bias_scales = x.scale * (ws if per_channel else np.repeat(ws, units))
     model = single_op_model(
         "FULLY_CONNECTED",
-        [x, T(filt.shape, "int8", ws, 0, filt), T((units,), "int32", x.scale * ws, 0, bias)],
+        [x, T(filt.shape, "int8", ws, 0, filt), T((units,), "int32", bias_scales, 0, bias)],
         y,
+        {"activation": int(rng.choice([0, 1, 3]))},
     )
-    return f"fully_connected {n}->{units}", model
+    return f"fully_connected {n}->{units} per_channel {per_channel}", model
 
 
 def _binary(name):
