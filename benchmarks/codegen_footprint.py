@@ -16,9 +16,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace as NS
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,23 +24,9 @@ CUBE_AI = {"osnet_a025": (331, 140), "mobilenetv2_a035": (461, 401)}
 
 
 def int8_model(name: str, shape: tuple[int, int, int]) -> bytes:
-    from toolchain.models.embedder import build_training_model
-    from toolchain.models.export import export_embedder
-    from toolchain.quantization.calibration import representative_dataset
-    from toolchain.quantization.quantizer import convert, make_converter
+    from toolchain.quantization.quantizer import untrained_int8
 
-    cfg = NS(
-        model_name=name,
-        model_path=None,
-        pretrained=False,
-        input_shape=shape,
-        embedding_dim=None,
-        bnneck=False,
-        pretrained_weights=None,
-    )
-    embedder = export_embedder(build_training_model(cfg, shape, 10))
-    crops = np.random.default_rng(0).integers(0, 256, size=(8, *shape), dtype=np.uint8)
-    return convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
+    return untrained_int8(name, shape)
 
 
 def plain_arena(data: bytes) -> int:

@@ -3,9 +3,6 @@ through the code generator: the C (host gcc, ASan/UBSan, -Werror) gives the orac
 
 from __future__ import annotations
 
-from types import SimpleNamespace as NS
-
-import numpy as np
 import pytest
 from codegen_harness import Case, check_cases, check_plan
 
@@ -19,23 +16,9 @@ FAMILIES = [
 
 
 def int8_model(name: str, shape: tuple[int, int, int]) -> bytes:
-    from toolchain.models.embedder import build_training_model
-    from toolchain.models.export import export_embedder
-    from toolchain.quantization.calibration import representative_dataset
-    from toolchain.quantization.quantizer import convert, make_converter
+    from toolchain.quantization.quantizer import untrained_int8
 
-    model_cfg = NS(
-        model_name=name,
-        model_path=None,
-        pretrained=False,
-        input_shape=shape,
-        embedding_dim=None,
-        bnneck=False,
-        pretrained_weights=None,
-    )
-    embedder = export_embedder(build_training_model(model_cfg, shape, 10))
-    crops = np.random.default_rng(0).integers(0, 256, size=(8, *shape), dtype=np.uint8)
-    return convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
+    return untrained_int8(name, shape)
 
 
 @pytest.mark.parametrize("name,shape", FAMILIES)

@@ -450,3 +450,23 @@ def _print_report(report: dict[str, Any]) -> None:
         f"({report['calibration']['source']}; {len(failed)} failed)",
     )
     Console().print(table)
+
+
+def untrained_int8(model_name: str, input_shape: tuple[int, int, int], seed: int = 0) -> bytes:
+    """A zoo embedder with random weights, exported and quantized as reidtool does (uint8 in,
+    int8 out): the model the footprint benchmarks and the code generator's tests use."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from toolchain.models.embedder import build_training_model
+    from toolchain.models.export import export_embedder
+    from toolchain.quantization.calibration import representative_dataset
+
+    model_cfg = SimpleNamespace(
+        model_name=model_name, model_path=None, pretrained=False, input_shape=input_shape,
+        embedding_dim=None, bnneck=False, pretrained_weights=None,
+    )
+    embedder = export_embedder(build_training_model(model_cfg, input_shape, 10))
+    crops = np.random.default_rng(seed).integers(0, 256, size=(8, *input_shape), dtype=np.uint8)
+    return convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
