@@ -1,9 +1,95 @@
 /* average_pool_2d.c: the oracle's reference_integer_ops::AveragePool: the sum of the window
  * clipped to the image divided by the number of taps read (padding is not counted), rounding
- * half away from zero, then the fused activation's clamp. */
+ * half away from zero, then the fused activation's clamp.
+ *
+ * On Helium cores average_pool_2d_s8 first tries average_pool_2d_s8_mve (same bits) and runs
+ * the reference loop when it declines. Both write output rows in order and read only rows of
+ * the current window (the planner's streaming-overlap contract, planner.streaming_overlap). */
 #include "average_pool_2d.h"
 
-void average_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
+#if REID_MVE
+/* Windows of at most AVG_MVE_MAX_TAPS taps: the division below is exact there. */
+#define AVG_MVE_MAX_TAPS 2048
+
+/* Channels in lanes, 16 per step (the last 1..15 predicated): each window row is summed in
+ * int16 lanes (VLDRB.S16, exact up to 256 pixels) and widened into int32 before a row would
+ * take the block past 256 pixels (pool_mve_add16 / pool_mve_widen16).
+ *
+ * The division: the reference computes, with d = taps read and C99 truncation,
+ * avg = acc > 0 ? (acc + d/2) / d : (acc - d/2) / d, that is sign(acc) * floor(u / d) with
+ * u = |acc| + floor(d/2). Helium has no vector division, so floor(u / d) is taken as
+ * (2u * m) >> 32 (VMULH.U32) with m = ceil(2^31 / d) <= 2^31: with e = m * d - 2^31 in [0, d),
+ * u * m / 2^31 = u / d + u * e / (d * 2^31), and the excess stays below 1/d (so the floor is
+ * unchanged) when u * e < 2^31; u <= 128 * d + d / 2 and e < d make that hold for every
+ * d <= 4087. 2u < 2^32 too. tests/kernels_m55/test_pool_mean_m55.py also checks it for every
+ * u and d <= 300 and on qemu-m55 against the oracle.
+ * Returns 0, having written nothing, for windows of more than AVG_MVE_MAX_TAPS taps or wider
+ * than POOL_MVE_BLOCK. */
+static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    const int32_t ch = p->channels;
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
+    int32_t b, oy, ox, c, k, fy, fy0, fy1, fx0, fx1;
+    int32_t last_count = 0;
+    uint32x4_t m = vdupq_n_u32(0);
+    if (p->filter_h * p->filter_w > AVG_MVE_MAX_TAPS || p->filter_w > POOL_MVE_BLOCK) {
+        return 0;
+    }
+    for (b = 0; b < p->batches; ++b) {
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            pool_clip(y0, p->filter_h, p->in_h, &fy0, &fy1);
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int8_t *window;
+                int32_t count, wide;
+                pool_clip(x0, p->filter_w, p->in_w, &fx0, &fx1);
+                wide = fx1 - fx0;
+                count = (fy1 - fy0) * wide; /* >= 1: the generator rejects empty windows */
+                if (count != last_count) {
+                    m = vdupq_n_u32((0x7FFFFFFFu / (uint32_t)count) + 1u); /* ceil(2^31 / count) */
+                    last_count = count;
+                }
+                window = input + ((b * p->in_h + y0 + fy0) * p->in_w + x0 + fx0) * ch;
+                for (c = 0; c < ch; c += 16) {
+                    const int32_t lanes = ch - c < 16 ? ch - c : 16;
+                    const int8_t *row = window + c;
+                    int32x4_t acc[4];
+                    int16x8_t s[2];
+                    int32_t used = 0;
+                    acc[0] = acc[1] = acc[2] = acc[3] = vdupq_n_s32(0);
+                    s[0] = s[1] = vdupq_n_s16(0);
+                    for (fy = fy0; fy < fy1; ++fy) {
+                        if (used + wide > POOL_MVE_BLOCK) {
+                            pool_mve_widen16(s, acc);
+                            used = 0;
+                        }
+                        pool_mve_add16(row, wide, ch, lanes, s);
+                        used += wide;
+                        row += p->in_w * ch;
+                    }
+                    pool_mve_widen16(s, acc);
+                    for (k = 0; k < 4 && 4 * k < lanes; ++k) {
+                        const mve_pred16_t pk = vctp32q((uint32_t)(lanes - 4 * k));
+                        const int32x4_t u = vaddq_n_s32(vabsq_s32(acc[k]), count / 2);
+                        const uint32x4_t u2 = vreinterpretq_u32_s32(vaddq_s32(u, u));
+                        const int32x4_t q = vreinterpretq_s32_u32(vmulhq_u32(u2, m));
+                        int32x4_t v = vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(acc[k], 0));
+                        v = vminq_s32(vmaxq_s32(v, lo), hi);
+                        vstrbq_p_s32(output + c + 4 * k, v, pk);
+                    }
+                }
+                output += ch;
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
+static void average_pool_2d_s8_reference(const pool_params_t *p, const int8_t *input,
+                                         int8_t *output)
 {
     int32_t b, oy, ox, c, fy, fx, fy0, fy1, fx0, fx1;
     int64_t out = 0;
@@ -34,4 +120,14 @@ void average_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *out
             }
         }
     }
+}
+
+void average_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
+{
+#if REID_MVE
+    if (average_pool_2d_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
+    average_pool_2d_s8_reference(p, input, output);
 }

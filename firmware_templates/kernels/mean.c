@@ -1,11 +1,93 @@
 /* mean.c: reference int8 MEAN, the oracle's QuantizedMeanOrSum: the sum of (x - zp_in) over
  * the reduced axes, requantized by a multiplier that already folds the 1/n of the mean
  * (computed at generation time exactly like the oracle's prepare), plus zp_out, clamped.
- * Outputs are visited in row-major order of the kept dimensions. */
+ * Outputs are visited in row-major order of the kept dimensions.
+ *
+ * On Helium cores mean_s8 first tries mean_s8_mve (same bits) and runs the reference loop when
+ * it declines. */
 #include "mean.h"
+#include "pool_common.h"
 #include "requantize.h"
 
-void mean_s8(const mean_params_t *p, const int8_t *input, int8_t *output)
+#if REID_MVE
+/* MEAN on Helium when the reduced axes of size > 1 are one contiguous run (axes of size 1 may
+ * be anything): the input is then [outer][n][inner] with the output [outer][inner], in the
+ * reference's output order. Sums are exact integers, Σ(x - zp) = Σx - n * zp (|Σx| <= 2^30,
+ * |n * zp| <= 2^30 and their difference <= 255 * n < 2^31 for the generator's n < 2^23), so the
+ * order of summation does not matter; then the one requantization (requantize_x4_split, the
+ * bits of requantize()). inner == 1 (the last axes reduced): each output is the sum of n
+ * contiguous bytes (VADDVA, 16 per step). Else channels in lanes: 16 per step, int16 block sums
+ * of <= 256 pixels widened into int32 (pool_mve_sum16), the last 1..15 predicated.
+ * Returns 0, having written nothing, when the reduced axes are not one run or a dim is < 1. */
+static int mean_s8_mve(const mean_params_t *p, const int8_t *input, int8_t *output)
+{
+    int32_t first = -1, last = -1, k;
+    int32_t outer = 1, n = 1, inner = 1;
+    int32_t o, c;
+    for (k = 0; k < 4; ++k) {
+        if (p->dims[k] < 1) {
+            return 0;
+        }
+        if (p->reduced[k] && p->dims[k] > 1) {
+            first = first < 0 ? k : first;
+            last = k;
+        }
+    }
+    for (k = 0; k < 4; ++k) {
+        if (first >= 0 && k >= first && k <= last) {
+            if (!p->reduced[k] && p->dims[k] > 1) {
+                return 0;  /* a kept axis inside the run: not [outer][n][inner] */
+            }
+            n *= p->dims[k];
+        } else if (first >= 0 && k > last) {
+            inner *= p->dims[k];
+        } else {
+            outer *= p->dims[k];
+        }
+    }
+    {
+        const int32_t offset = n * p->input_zero_point;
+        const int32_t left = p->shift > 0 ? p->shift : 0;
+        const int32_t neg_right = p->shift > 0 ? 0 : p->shift;
+        if (inner == 1) {
+            for (o = 0; o < outer; ++o) {
+                const int32_t sum = mve_sum_s8(input + o * n, n) - offset;
+                const int32_t acc =
+                    requantize(sum, p->multiplier, p->shift) + p->output_zero_point;
+                output[o] = (int8_t)rq_clamp(acc, -128, 127);
+            }
+            return 1;
+        }
+        {
+            const int32x4_t multiplier = vdupq_n_s32(p->multiplier);
+            const int32x4_t vleft = vdupq_n_s32(left);
+            const int32x4_t vneg_right = vdupq_n_s32(neg_right);
+            const int32x4_t lo = vdupq_n_s32(-128);
+            const int32x4_t hi = vdupq_n_s32(127);
+            for (o = 0; o < outer; ++o) {
+                const int8_t *x = input + o * n * inner;
+                int8_t *out = output + o * inner;
+                for (c = 0; c < inner; c += 16) {
+                    const int32_t lanes = inner - c < 16 ? inner - c : 16;
+                    int32x4_t acc[4];
+                    pool_mve_sum16(x + c, n, inner, lanes, acc);
+                    for (k = 0; k < 4 && 4 * k < lanes; ++k) {
+                        const mve_pred16_t pk = vctp32q((uint32_t)(lanes - 4 * k));
+                        int32x4_t v = vsubq_n_s32(acc[k], offset);
+                        v = requantize_x4_split(v, multiplier, vleft, vneg_right);
+                        v = vaddq_n_s32(v, p->output_zero_point);
+                        v = vminq_s32(vmaxq_s32(v, lo), hi);
+                        vstrbq_p_s32(out + c + 4 * k, v, pk);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
+static void mean_s8_reference(const mean_params_t *p, const int8_t *input, int8_t *output)
 {
     int32_t o[4];
     int32_t r[4];
@@ -48,4 +130,14 @@ void mean_s8(const mean_params_t *p, const int8_t *input, int8_t *output)
             }
         }
     }
+}
+
+void mean_s8(const mean_params_t *p, const int8_t *input, int8_t *output)
+{
+#if REID_MVE
+    if (mean_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
+    mean_s8_reference(p, input, output);
 }

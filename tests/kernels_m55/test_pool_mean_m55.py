@@ -1,0 +1,255 @@
+"""Helium MEAN, MAX_POOL_2D and AVERAGE_POOL_2D on the virtual Cortex-M55: the oracle's bytes.
+
+One firmware image (m55_harness) holds single-op models at the fast paths' edges: channel
+counts around the 16 lanes (1, 3, 5, 16, 17, 40, 100), odd and even images, MEAN over H and W
+(keep_dims or not), over one axis, over the last axes (the contiguous-sum path) and over axes
+that are not one run (the reference fallback), reductions of more than 256 pixels (several
+int16 blocks), batch 2, windows clipped by SAME padding (AVERAGE_POOL_2D then divides by 4, 6
+and 9 taps), 1x1 windows, global windows, windows of more than 256 and more than 2048 taps
+(fallback), fused activations and zero points -128 / 127. Each model runs on a random input
+and on all-minimum and all-maximum inputs (the int16 block sums' bounds); every output byte is
+compared with the oracle's. The exactness of the average pool's division by multiplication is
+also checked for every sum it can meet with up to 300 taps.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from m55_harness import REFERENCE, build_m55_image, objdump, run_m55_image
+
+from toolchain.codegen.tflite_writer import TensorSpec as T
+from toolchain.codegen.tflite_writer import single_op_model
+from toolchain.oracle import Oracle
+
+pytestmark = [
+    pytest.mark.qemu,
+    pytest.mark.xdist_group("qemu"),
+    pytest.mark.skipif(
+        shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+        reason="needs qemu-system-arm and arm-none-eabi-gcc",
+    ),
+]
+
+CHANNELS = (1, 3, 5, 16, 17, 40, 100)
+RELU6, RELU = 3, 1
+
+
+def _axes(*a: int) -> T:
+    return T((len(a),), "int32", None, None, np.array(a, np.int32))
+
+
+def _mean(in_shape, axes, keep_dims, in_q=(0.05, 3), out_q=(0.04, -3)) -> bytes:
+    rank = len(in_shape)
+    resolved = {a % rank for a in axes}
+    if keep_dims:
+        out = tuple(1 if k in resolved else d for k, d in enumerate(in_shape))
+    else:
+        out = tuple(d for k, d in enumerate(in_shape) if k not in resolved)
+    return single_op_model(
+        "MEAN",
+        [T(in_shape, "int8", *in_q), _axes(*axes)],
+        T(out, "int8", *out_q),
+        {"keep_dims": keep_dims},
+    )
+
+
+def _pool(op, in_shape, f, s, padding, activation=0, q=(0.05, 3)) -> bytes:
+    n, h, w, c = in_shape
+
+    def size(n_in, k, st):
+        return -(-n_in // st) if padding == 0 else (n_in - k) // st + 1
+
+    out = (n, size(h, f[0], s[0]), size(w, f[1], s[1]), c)
+    opts = {
+        "padding": padding,
+        "stride_h": s[0],
+        "stride_w": s[1],
+        "filter_h": f[0],
+        "filter_w": f[1],
+        "activation": activation,
+    }
+    return single_op_model(op, [T(in_shape, "int8", *q)], T(out, "int8", *q), opts)
+
+
+def cases() -> list[tuple[str, bytes]]:
+    """(label, model) at the Helium paths' edges."""
+    c = []
+    for ch in CHANNELS:
+        h, w = (5, 7) if ch % 2 else (6, 4)
+        c.append((f"mean hw {h}x{w}x{ch} keep_dims", _mean((1, h, w, ch), (1, 2), True)))
+    c.append(
+        (
+            "mean hw 4x6x17 zp -128 -> 127, multiplier > 1",
+            _mean((1, 4, 6, 17), (1, 2), True, in_q=(0.05, -128), out_q=(0.002, 127)),
+        )
+    )
+    c.append(
+        (
+            "mean hw 5x5x40 zp 127 -> -128",
+            _mean((1, 5, 5, 40), (2, 1), False, in_q=(0.02, 127), out_q=(0.03, -128)),
+        )
+    )
+    c.append(("mean hw 6x4x100 not keep_dims", _mean((1, 6, 4, 100), (1, 2), False)))
+    c.append(("mean hw batch 2, 17 ch", _mean((2, 5, 6, 17), (1, 2), True)))
+    c.append(
+        (
+            "mean hw 64x32x16 (osnet gate: 8 blocks of 256)",
+            _mean((1, 64, 32, 16), (1, 2), True, in_q=(0.1, -128), out_q=(0.1, -128)),
+        )
+    )
+    c.append(("mean hw 40x30x5 (4.7 blocks)", _mean((1, 40, 30, 5), (1, 2), True)))
+    c.append(("mean hw 16x16x24 (one full block)", _mean((1, 16, 16, 24), (-3, -2), True)))
+    c.append(("mean h 5x7x3 (inner 21)", _mean((1, 5, 7, 3), (1,), False)))
+    c.append(("mean w 5x7x3 (outer 5)", _mean((1, 5, 7, 3), (2,), False)))
+    c.append(("mean c 5x7x17 (contiguous sums)", _mean((1, 5, 7, 17), (3,), True)))
+    c.append(("mean hwc 40x30x5 (contiguous sums)", _mean((1, 40, 30, 5), (1, 2, 3), False)))
+    c.append(("mean batch 2x3x4x5 (n 2)", _mean((2, 3, 4, 5), (0,), True)))
+    c.append(("mean h,c 5x7x6 (fallback)", _mean((1, 5, 7, 6), (1, 3), False)))
+    c.append(("mean rank 3 axes 0,1 of 4x3x19", _mean((4, 3, 19), (0, 1), False)))
+    c.append(("mean 1x1x1x33 over hw (n 1)", _mean((1, 1, 1, 33), (1, 2), True)))
+
+    for ch in CHANNELS:
+        h, w = (9, 8) if ch % 2 else (8, 9)
+        for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+            c.append(
+                (f"{op} 3x3 s2 SAME {h}x{w}x{ch}", _pool(op, (1, h, w, ch), (3, 3), (2, 2), 0))
+            )
+    for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        short = {"MAX_POOL_2D": "max", "AVERAGE_POOL_2D": "avg"}[op]
+        c += [
+            (f"{short} 3x3 s2 VALID 17 ch", _pool(op, (1, 9, 8, 17), (3, 3), (2, 2), 1)),
+            (
+                f"{short} 2x2 s2 VALID 40 ch zp -128 relu6",
+                _pool(op, (1, 8, 6, 40), (2, 2), (2, 2), 1, RELU6, q=(0.05, -128)),
+            ),
+            (
+                f"{short} 3x3 s1 SAME 5 ch zp 127 relu",
+                _pool(op, (1, 5, 6, 5), (3, 3), (1, 1), 0, RELU, q=(0.05, 127)),
+            ),
+            (f"{short} 1x1 17 ch", _pool(op, (1, 3, 4, 17), (1, 1), (1, 1), 1)),
+            (f"{short} 2x3 s(1,2) SAME batch 2", _pool(op, (2, 5, 7, 21), (2, 3), (1, 2), 0)),
+            (f"{short} global 8x4 x 100", _pool(op, (1, 8, 4, 100), (8, 4), (1, 1), 1)),
+            (f"{short} 17x16 (272 taps) x 3", _pool(op, (1, 17, 16, 3), (17, 16), (1, 1), 1)),
+            (
+                f"{short} 3x3 s2 SAME 16 ch relu6 (osnet stem)",
+                _pool(op, (1, 16, 12, 16), (3, 3), (2, 2), 0, RELU6, q=(0.03, -20)),
+            ),
+        ]
+    c += [
+        (
+            "avg 50x50 (2500 taps: fallback)",
+            _pool("AVERAGE_POOL_2D", (1, 50, 50, 3), (50, 50), (1, 1), 1),
+        ),
+        (
+            "avg 1x300 (wider than a block: fallback)",
+            _pool("AVERAGE_POOL_2D", (1, 2, 300, 2), (1, 300), (1, 1), 1),
+        ),
+    ]
+    return c
+
+
+def _inputs(oracle: Oracle, rng) -> np.ndarray:
+    shape = oracle.input_shape
+    return np.stack(
+        [
+            rng.integers(-128, 128, shape).astype(np.int8),
+            np.full(shape, -128, np.int8),
+            np.full(shape, 127, np.int8),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """(labels, models, inputs, ELF, QEMU result), built and run once."""
+    tmp = tmp_path_factory.mktemp("m55_pool_mean")
+    labels, models = zip(*cases(), strict=True)
+    rng = np.random.default_rng(3)
+    inputs = [_inputs(Oracle(m), rng) for m in models]
+    elf = build_m55_image(tmp / "fw", list(models), inputs)
+    result = run_m55_image(elf, len(models))
+    return list(labels), list(models), inputs, elf, result
+
+
+def test_every_case_matches_the_oracle_on_qemu_m55(image):
+    labels, models, inputs, _, result = image
+    failures = []
+    for label, model, xs, got in zip(labels, models, inputs, result.outputs, strict=True):
+        oracle = Oracle(model)
+        assert len(got) == len(xs), label
+        for i, (x, out) in enumerate(zip(xs, got, strict=True)):
+            ref = oracle.invoke(x).tobytes()
+            if out != ref:
+                bad = np.flatnonzero(np.frombuffer(out, np.uint8) != np.frombuffer(ref, np.uint8))
+                failures.append(
+                    f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
+                    f"first at {bad[:5].tolist()}"
+                )
+    assert len(models) > 50
+    assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
+
+
+def test_average_division_by_multiplication_is_exact():
+    """floor(u / d) = (2u * ceil(2^31 / d)) >> 32 for every u <= 128 d + d / 2 the average
+    pool meets (d taps of int8, rounding offset d / 2), d = 1..300 (average_pool_2d.c)."""
+    for d in range(1, 301):
+        u = np.arange(0, 128 * d + d // 2 + 1, dtype=np.uint64)
+        m = np.uint64((0x7FFFFFFF // d) + 1)
+        got = ((2 * u) * m) >> np.uint64(32)
+        assert np.array_equal(got, u // np.uint64(d)), d
+        assert int(m) <= 2**31
+
+
+def _mnemonics(elf: Path, *functions: str) -> set[str]:
+    return {
+        line.split("\t")[2].strip()
+        for f in functions
+        for line in objdump(elf, f).splitlines()
+        if line.count("\t") >= 2
+    }
+
+
+KERNELS = {
+    "mean": ("mean_s8", "mean_s8_mve"),
+    "max": ("max_pool_2d_s8", "max_pool_2d_s8_mve"),
+    "avg": ("average_pool_2d_s8", "average_pool_2d_s8_mve"),
+}
+WANT = {
+    # lane sums (widening loads, int16 adds, widening into int32), the requantization, VADDVA
+    "mean": {"vldrb.s16", "vadd.i16", "vldrh.s32", "vqrdmulh.s32", "vrshl.s32", "vaddva.s8"},
+    "max": {"vldrb.u8", "vmax.s8", "vmin.s8"},
+    "avg": {"vldrb.s16", "vadd.i16", "vldrh.s32", "vabs.s32", "vmulh.u32", "vpsel"},
+}
+
+
+def test_the_kernels_use_helium_instructions(image):
+    elf = image[3]
+    for kernel, functions in KERNELS.items():
+        used = _mnemonics(elf, *functions)
+        assert WANT[kernel] <= used, (kernel, sorted(WANT[kernel] - used))
+
+
+def test_reference_build_has_no_helium_instructions(image, tmp_path):
+    """-DREID_REFERENCE_KERNELS (the benchmark's baseline) builds the portable loops."""
+    labels, models, inputs, _, _ = image
+    picks = [
+        labels.index("mean hw 6x4x16 keep_dims"),
+        labels.index("max 1x1 17 ch"),
+        labels.index("avg 1x1 17 ch"),
+    ]
+    elf = build_m55_image(
+        tmp_path / "ref",
+        [models[k] for k in picks],
+        [inputs[k] for k in picks],
+        extra_cflags=REFERENCE,
+    )
+    for kernel, functions in KERNELS.items():
+        used = _mnemonics(elf, *functions)
+        assert used, functions
+        # GCC's -O2 vectoriser may still use a few MVE moves in the set-up loops: the fast
+        # paths' own instructions must be absent.
+        assert not WANT[kernel] & used, (kernel, sorted(WANT[kernel] & used))
