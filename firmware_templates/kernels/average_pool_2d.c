@@ -88,9 +88,13 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
 }
 #endif
 
-static void average_pool_2d_s8_reference(const pool_params_t *p, const int8_t *input,
-                                         int8_t *output)
+void average_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
 {
+#if REID_MVE
+    if (average_pool_2d_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
     int32_t b, oy, ox, c, fy, fx, fy0, fy1, fx0, fx1;
     int64_t out = 0;
     for (b = 0; b < p->batches; ++b) {
@@ -120,14 +124,4 @@ static void average_pool_2d_s8_reference(const pool_params_t *p, const int8_t *i
             }
         }
     }
-}
-
-void average_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
-{
-#if REID_MVE
-    if (average_pool_2d_s8_mve(p, input, output)) {
-        return;
-    }
-#endif
-    average_pool_2d_s8_reference(p, input, output);
 }

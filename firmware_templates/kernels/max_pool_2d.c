@@ -56,9 +56,13 @@ static int max_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, int8_
 }
 #endif
 
-static void max_pool_2d_s8_reference(const pool_params_t *p, const int8_t *input,
-                                     int8_t *output)
+void max_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
 {
+#if REID_MVE
+    if (max_pool_2d_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
     int32_t b, oy, ox, c, fy, fx, fy0, fy1, fx0, fx1;
     int64_t out = 0;
     for (b = 0; b < p->batches; ++b) {
@@ -83,14 +87,4 @@ static void max_pool_2d_s8_reference(const pool_params_t *p, const int8_t *input
             }
         }
     }
-}
-
-void max_pool_2d_s8(const pool_params_t *p, const int8_t *input, int8_t *output)
-{
-#if REID_MVE
-    if (max_pool_2d_s8_mve(p, input, output)) {
-        return;
-    }
-#endif
-    max_pool_2d_s8_reference(p, input, output);
 }

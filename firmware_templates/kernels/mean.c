@@ -87,8 +87,13 @@ static int mean_s8_mve(const mean_params_t *p, const int8_t *input, int8_t *outp
 }
 #endif
 
-static void mean_s8_reference(const mean_params_t *p, const int8_t *input, int8_t *output)
+void mean_s8(const mean_params_t *p, const int8_t *input, int8_t *output)
 {
+#if REID_MVE
+    if (mean_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
     int32_t o[4];
     int32_t r[4];
     int32_t outer[4];
@@ -130,14 +135,4 @@ static void mean_s8_reference(const mean_params_t *p, const int8_t *input, int8_
             }
         }
     }
-}
-
-void mean_s8(const mean_params_t *p, const int8_t *input, int8_t *output)
-{
-#if REID_MVE
-    if (mean_s8_mve(p, input, output)) {
-        return;
-    }
-#endif
-    mean_s8_reference(p, input, output);
 }
