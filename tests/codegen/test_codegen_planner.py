@@ -58,8 +58,13 @@ def test_search_beats_greedy_when_greedy_misses_the_bound():
     assert _no_live_overlap(plan) and _no_live_overlap(greedy)
 
 
+def _squares() -> list:
+    return [("MUL", [0, 0], [1], {}), ("MUL", [1, 1], [2], {})]
+
+
 def _elementwise_chain(last_op: str):
-    """in → RELU → t1 → LOGISTIC → t2 → (RELU6(t2) | ADD(t1, t2)) → out, 1x4x4x8 int8."""
+    """in → MUL(in, in) → t1 → MUL(t1, t1) → t2 → (MUL(t2, t2) | ADD(t1, t2)) → out, 1x4x4x8
+    int8 (squares: elementwise ops with two activation operands, which no table folds)."""
     from toolchain.codegen.emit import compile_graph
     from toolchain.codegen.tflite_writer import TensorSpec as T
     from toolchain.codegen.tflite_writer import build_model
@@ -71,14 +76,14 @@ def _elementwise_chain(last_op: str):
         T(shape, "int8", 1 / 256, -128),
         T(shape, "int8", 0.05, -128),
     ]
-    ops = [("RELU", [0], [1], {}), ("LOGISTIC", [1], [2], {})]
-    ops.append(("RELU6", [2], [3], {}) if last_op == "RELU6" else ("ADD", [1, 2], [3], {}))
+    ops = _squares()
+    ops.append(("MUL", [2, 2], [3], {}) if last_op == "MUL" else ("ADD", [1, 2], [3], {}))
     return compile_graph(build_model(tensors, ops, inputs=[0], outputs=[3]))
 
 
 def test_elementwise_output_overwrites_an_input_that_dies():
-    comp = _elementwise_chain("RELU6")
-    assert comp.ctx.offsets[1] == comp.ctx.offsets[2] == 0  # LOGISTIC runs in place
+    comp = _elementwise_chain("MUL")
+    assert comp.ctx.offsets[1] == comp.ctx.offsets[2] == 0  # the second MUL runs in place
     assert comp.plan.arena_size == comp.plan.lower_bound == 128
 
 
@@ -102,8 +107,8 @@ def test_in_place_chains_stay_bit_exact(tmp_path):
         T(shape, "int8", 0.05, -128),
     ]
     cases = []
-    for last in (("RELU6", [2], [3], {}), ("ADD", [1, 2], [3], {})):
-        ops = [("RELU", [0], [1], {}), ("LOGISTIC", [1], [2], {}), last]
+    for last in (("MUL", [2, 2], [3], {}), ("ADD", [1, 2], [3], {})):
+        ops = [*_squares(), last]
         cases.append(Case(build_model(tensors, ops, inputs=[0], outputs=[3]), label=last[0]))
     cases.append(Case(_streaming_chain(), label="streaming overlaps"))
     check_cases(tmp_path, cases, n=6)

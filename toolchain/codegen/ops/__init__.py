@@ -15,6 +15,7 @@ from toolchain.codegen.ops import (  # noqa: F401
     hard_swish,
     l2_normalization,
     logistic,
+    lookup_table,
     max_pool_2d,
     mean,
     mul,
