@@ -27,21 +27,17 @@ from toolchain.codegen import ops as _ops  # noqa: F401  (registers every emitte
 from toolchain.codegen.graph import Graph, fuse_dilated_convs
 from toolchain.codegen.ops.base import OPS, TYPE_CODES, Context, OpEmitter
 from toolchain.codegen.planner import Plan, graph_buffers, plan_arena
+from toolchain.codegen.tables import fuse_lookup_tables
 from toolchain.codegen.tflite_model import read_tflite
 from toolchain.errors import CodegenError
 from toolchain.files import atomic_write_bytes, atomic_write_text
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "firmware_templates" / "kernels"
 WEIGHTS_SECTION = ".reid_weights"
-SHARED_HEADERS = (
-    "requantize.h",
-    "broadcast.h",
-    "dot_s8.h",
-    "pool_common.h",
-    "mve_s8.h",
-    "mve_conv_2d.h",
-    "mve_depthwise_conv_2d.h",
-    "mve_fully_connected.h",
+#: headers without a .c of their own (requantization, broadcasting, the Helium kernels...):
+#: every generated project gets all of them, so adding a shared header needs no edit here.
+SHARED_HEADERS = tuple(
+    sorted(h.name for h in KERNELS_DIR.glob("*.h") if not h.with_suffix(".c").exists())
 )
 
 
@@ -93,7 +89,7 @@ def compile_graph(data: bytes, name: str = "reid", what: str = "<model>") -> Com
         CodegenError: an unsupported op (named with its index and output tensor), a bad type,
             shape or quantization, or a malformed file.
     """
-    graph = fuse_dilated_convs(read_tflite(data, what))
+    graph = fuse_lookup_tables(fuse_dilated_convs(read_tflite(data, what)))
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise CodegenError(
             f"{what}: expected one input and one output tensor, received "
