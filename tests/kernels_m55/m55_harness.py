@@ -231,6 +231,29 @@ def build_m55_image(
     return work / "firmware.elf"
 
 
+def oracle_mismatches(
+    labels: list[str], models: list[bytes], inputs: list[np.ndarray], outputs: list[list[bytes]]
+) -> list[str]:
+    """One line per (network, input) whose board output differs from the oracle's bytes."""
+    from toolchain.oracle import Oracle
+
+    failures = []
+    for label, model, xs, got in zip(labels, models, inputs, outputs, strict=True):
+        oracle = Oracle(model)
+        if len(got) != len(xs):
+            failures.append(f"{label}: {len(got)} outputs for {len(xs)} inputs")
+            continue
+        for i, out in enumerate(got):
+            ref = oracle.invoke(xs[i]).tobytes()
+            if out != ref:
+                bad = np.flatnonzero(np.frombuffer(out, np.uint8) != np.frombuffer(ref, np.uint8))
+                failures.append(
+                    f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
+                    f"first at {bad[:5].tolist()}"
+                )
+    return failures
+
+
 def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result:
     """Run the image on QEMU mps3-an547 (`-icount shift=0`, semihosting exit) and parse it."""
     cmd = [
@@ -315,6 +338,15 @@ def objdump(elf: Path, function: str) -> str:
         check=True,
     )
     return proc.stdout
+
+
+def mnemonics(elf: Path, function: str) -> set[str]:
+    """The instruction mnemonics of one function of the ELF (MVE ones included)."""
+    return {
+        line.split("\t")[2].strip()
+        for line in objdump(elf, function).splitlines()
+        if line.count("\t") >= 2
+    }
 
 
 def _mnemonics_by_address(elf: Path) -> dict[int, str]:

@@ -1,7 +1,11 @@
 """Shared prepare steps of the binary elementwise ops (ADD, SUB, MUL): broadcasting.
 
 The C kernels walk a 4-D output; each input gets per-dimension element strides with 0 where
-it is broadcast, following numpy/TFLite broadcasting of right-aligned shapes.
+it is broadcast, following numpy/TFLite broadcasting of right-aligned shapes. Neighbouring
+dimensions that both inputs walk as one are merged (and size-1 dimensions dropped), so the
+innermost dimension is as long as possible: same-shape inputs become one row, a per-channel
+gate [1,1,1,C] against [1,H,W,C] becomes H*W rows of C (the Helium rows of
+mve_elementwise.h run on those).
 """
 
 from __future__ import annotations
@@ -29,7 +33,27 @@ def broadcast_shape(em: OpEmitter) -> dict[str, list[int]]:
             step *= shape[k]
         return out
 
-    return {"dims": dims, "stride1": strides(a), "stride2": strides(b)}
+    return coalesce(dims, strides(a), strides(b))
+
+
+def coalesce(dims: list[int], stride1: list[int], stride2: list[int]) -> dict[str, list[int]]:
+    """The same walk with dimension k merged into k + 1 when, in both inputs,
+    stride[k] == stride[k + 1] * dims[k + 1]; size-1 dimensions dropped; padded to rank 4."""
+    merged: list[list[int]] = []  # innermost first: [dim, stride1, stride2]
+    for d, s1, s2 in reversed(list(zip(dims, stride1, stride2, strict=True))):
+        if d == 1:
+            continue
+        if merged and s1 == merged[-1][1] * merged[-1][0] and s2 == merged[-1][2] * merged[-1][0]:
+            merged[-1][0] *= d
+        else:
+            merged.append([d, s1, s2])
+    merged += [[1, 0, 0]] * (4 - len(merged))
+    merged.reverse()
+    return {
+        "dims": [m[0] for m in merged],
+        "stride1": [m[1] for m in merged],
+        "stride2": [m[2] for m in merged],
+    }
 
 
 def check_binary(em: OpEmitter) -> None:
