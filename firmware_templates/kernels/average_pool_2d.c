@@ -11,6 +11,15 @@
 /* Windows of at most AVG_MVE_MAX_TAPS taps: the division below is exact there. */
 #define AVG_MVE_MAX_TAPS 2048
 
+/* sign(acc) * floor((|acc| + half) / d) on four lanes, m = ceil(2^31 / d) (see below). */
+static inline int32x4_t avg_mve_divide(int32x4_t acc, int32_t half, uint32x4_t m)
+{
+    const int32x4_t u = vaddq_n_s32(vabsq_s32(acc), half);
+    const uint32x4_t u2 = vreinterpretq_u32_s32(vaddq_s32(u, u));
+    const int32x4_t q = vreinterpretq_s32_u32(vmulhq_u32(u2, m));
+    return vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(acc, 0));
+}
+
 /* Channels in lanes, 16 per step (the last 1..15 predicated): each window row is summed in
  * int16 lanes (VLDRB.S16, exact up to 256 pixels) and widened into int32 before a row would
  * take the block past 256 pixels (pool_mve_add16 / pool_mve_widen16).
@@ -28,9 +37,10 @@
 static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, int8_t *output)
 {
     const int32_t ch = p->channels;
-    const int32x4_t lo = vdupq_n_s32(p->act_min);
-    const int32x4_t hi = vdupq_n_s32(p->act_max);
-    int32_t b, oy, ox, c, k, fy, fy0, fy1, fx0, fx1;
+    const int16x8_t lo = vdupq_n_s16((int16_t)p->act_min);
+    const int16x8_t hi = vdupq_n_s16((int16_t)p->act_max);
+    int32_t b, oy, ox, c, fy, fy0, fy1, fx0, fx1;
+    int32_t half = 0;
     int32_t last_count = 0;
     uint32x4_t m = vdupq_n_u32(0);
     if (p->filter_h * p->filter_w > AVG_MVE_MAX_TAPS || p->filter_w > POOL_MVE_BLOCK) {
@@ -48,37 +58,37 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
                 wide = fx1 - fx0;
                 count = (fy1 - fy0) * wide; /* >= 1: the generator rejects empty windows */
                 if (count != last_count) {
-                    m = vdupq_n_u32((0x7FFFFFFFu / (uint32_t)count) + 1u); /* ceil(2^31 / count) */
+                    /* ceil(2^31 / count) */
+                    m = vdupq_n_u32((0x7FFFFFFFu / (uint32_t)count) + 1u);
+                    half = count / 2;
                     last_count = count;
                 }
                 window = input + ((b * p->in_h + y0 + fy0) * p->in_w + x0 + fx0) * ch;
                 for (c = 0; c < ch; c += 16) {
                     const int32_t lanes = ch - c < 16 ? ch - c : 16;
                     const int8_t *row = window + c;
-                    int32x4_t acc[4];
+                    pool_mve_sum16_t a;
                     int16x8_t s[2];
                     int32_t used = 0;
-                    acc[0] = acc[1] = acc[2] = acc[3] = vdupq_n_s32(0);
+                    pool_mve_sum16_zero(&a);
                     s[0] = s[1] = vdupq_n_s16(0);
                     for (fy = fy0; fy < fy1; ++fy) {
                         if (used + wide > POOL_MVE_BLOCK) {
-                            pool_mve_widen16(s, acc);
+                            pool_mve_widen16(s, &a);
                             used = 0;
                         }
                         pool_mve_add16(row, wide, ch, lanes, s);
                         used += wide;
                         row += p->in_w * ch;
                     }
-                    pool_mve_widen16(s, acc);
-                    for (k = 0; k < 4 && 4 * k < lanes; ++k) {
-                        const mve_pred16_t pk = vctp32q((uint32_t)(lanes - 4 * k));
-                        const int32x4_t u = vaddq_n_s32(vabsq_s32(acc[k]), count / 2);
-                        const uint32x4_t u2 = vreinterpretq_u32_s32(vaddq_s32(u, u));
-                        const int32x4_t q = vreinterpretq_s32_u32(vmulhq_u32(u2, m));
-                        int32x4_t v = vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(acc[k], 0));
-                        v = vminq_s32(vmaxq_s32(v, lo), hi);
-                        vstrbq_p_s32(output + c + 4 * k, v, pk);
+                    pool_mve_widen16(s, &a);
+                    a.e0 = avg_mve_divide(a.e0, half, m);
+                    a.o0 = avg_mve_divide(a.o0, half, m);
+                    if (lanes > 8) {
+                        a.e1 = avg_mve_divide(a.e1, half, m);
+                        a.o1 = avg_mve_divide(a.o1, half, m);
                     }
+                    pool_mve_store16(output + c, &a, lo, hi, lanes);
                 }
                 output += ch;
             }

@@ -38,9 +38,16 @@ static inline int32_t pool_clamp(int32_t v, int32_t lo, int32_t hi)
  * pixels are taken in blocks of at most POOL_MVE_BLOCK, each widened into int32 lanes. */
 #define POOL_MVE_BLOCK 256
 
+/* Sums of 16 channels in int32 lanes, in the order the widening VMOVLB / VMOVLT give them:
+ * e0 = channels 0, 2, 4, 6; o0 = 1, 3, 5, 7; e1 = 8, 10, 12, 14; o1 = 9, 11, 13, 15
+ * (pool_mve_store16 puts them back in channel order). */
+typedef struct {
+    int32x4_t e0, o0, e1, o1;
+} pool_mve_sum16_t;
+
 /* s[0], s[1] (channels 0..7, 8..15) += the first `lanes` (1..16) bytes of the `count` pixels
  * at x, x + stride, x + 2 * stride, ... (VLDRB.S16 widening loads; lanes beyond `lanes` are
- * neither read nor changed). The caller keeps the pixels summed into s at <= POOL_MVE_BLOCK. */
+ * not read and gain 0). The caller keeps the pixels summed into s at <= POOL_MVE_BLOCK. */
 static inline void pool_mve_add16(const int8_t *x, int32_t count, int32_t stride, int32_t lanes,
                                   int16x8_t *s)
 {
@@ -70,37 +77,57 @@ static inline void pool_mve_add16(const int8_t *x, int32_t count, int32_t stride
     s[1] = s1;
 }
 
-/* acc[k] (int32, channels 4k..4k+3) += the int16 block sums s, in channel order; s is
- * cleared for the next block. */
-static inline void pool_mve_widen16(int16x8_t *s, int32x4_t *acc)
+static inline void pool_mve_sum16_zero(pool_mve_sum16_t *a)
 {
-    int16_t t[16] __attribute__((aligned(16)));
-    vstrhq_s16(t, s[0]);
-    vstrhq_s16(t + 8, s[1]);
-    acc[0] = vaddq_s32(acc[0], vldrhq_s32(t));
-    acc[1] = vaddq_s32(acc[1], vldrhq_s32(t + 4));
-    acc[2] = vaddq_s32(acc[2], vldrhq_s32(t + 8));
-    acc[3] = vaddq_s32(acc[3], vldrhq_s32(t + 12));
-    s[0] = vdupq_n_s16(0);
-    s[1] = vdupq_n_s16(0);
+    a->e0 = a->o0 = a->e1 = a->o1 = vdupq_n_s32(0);
 }
 
-/* acc[k] = sum over `count` pixels at x, x + stride, ... of their first `lanes` (1..16) bytes,
- * in int32 lanes (channel 4k + j in lane j of acc[k]); blocks of POOL_MVE_BLOCK pixels. Lanes
- * beyond `lanes` hold 0. |sum| <= 128 * count: exact for count < 2^24. */
+/* a += the int16 block sums s widened (VMOVLB / VMOVLT); s is cleared for the next block. */
+static inline void pool_mve_widen16(int16x8_t *s, pool_mve_sum16_t *a)
+{
+    a->e0 = vaddq_s32(a->e0, vmovlbq_s16(s[0]));
+    a->o0 = vaddq_s32(a->o0, vmovltq_s16(s[0]));
+    a->e1 = vaddq_s32(a->e1, vmovlbq_s16(s[1]));
+    a->o1 = vaddq_s32(a->o1, vmovltq_s16(s[1]));
+    s[0] = s[1] = vdupq_n_s16(0);
+}
+
+/* a = the sums over `count` pixels at x, x + stride, ... of their first `lanes` (1..16)
+ * bytes, in blocks of POOL_MVE_BLOCK pixels. |sum| <= 128 * count: exact for count < 2^24. */
 static inline void pool_mve_sum16(const int8_t *x, int32_t count, int32_t stride, int32_t lanes,
-                                  int32x4_t *acc)
+                                  pool_mve_sum16_t *a)
 {
     int16x8_t s[2];
-    s[0] = vdupq_n_s16(0);
-    s[1] = vdupq_n_s16(0);
-    acc[0] = acc[1] = acc[2] = acc[3] = vdupq_n_s32(0);
+    s[0] = s[1] = vdupq_n_s16(0);
+    pool_mve_sum16_zero(a);
     while (count > 0) {
         const int32_t block = count < POOL_MVE_BLOCK ? count : POOL_MVE_BLOCK;
         pool_mve_add16(x, block, stride, lanes, s);
-        pool_mve_widen16(s, acc);
+        pool_mve_widen16(s, a);
         x += block * stride;
         count -= block;
+    }
+}
+
+/* Store clamp(v, lo, hi) for the first `lanes` (1..16) channels of the int32 results v (in
+ * pool_mve_sum16_t's order; lo, hi within int16): saturating narrows VQMOVNB / VQMOVNT put
+ * even and odd channels back side by side (saturating to int16 and then clamping equals
+ * clamping), VSTRB.16 stores the bytes. */
+static inline void pool_mve_store16(int8_t *out, const pool_mve_sum16_t *v, int16x8_t lo,
+                                    int16x8_t hi, int32_t lanes)
+{
+    int16x8_t r0 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e0), v->o0);
+    int16x8_t r1 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e1), v->o1);
+    r0 = vminq_s16(vmaxq_s16(r0, lo), hi);
+    r1 = vminq_s16(vmaxq_s16(r1, lo), hi);
+    if (lanes == 16) {
+        vstrbq_s16(out, r0);
+        vstrbq_s16(out + 8, r1);
+    } else {
+        vstrbq_p_s16(out, r0, vctp16q((uint32_t)lanes));
+        if (lanes > 8) {
+            vstrbq_p_s16(out + 8, r1, vctp16q((uint32_t)(lanes - 8)));
+        }
     }
 }
 #endif /* REID_MVE */

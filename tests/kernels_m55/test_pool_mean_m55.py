@@ -219,10 +219,20 @@ KERNELS = {
     "avg": ("average_pool_2d_s8", "average_pool_2d_s8_mve"),
 }
 WANT = {
-    # lane sums (widening loads, int16 adds, widening into int32), the requantization, VADDVA
-    "mean": {"vldrb.s16", "vadd.i16", "vldrh.s32", "vqrdmulh.s32", "vrshl.s32", "vaddva.s8"},
+    # lane sums (widening loads, int16 adds, widening into int32), the requantization, the
+    # saturating narrows back to channel order; VADDVA for contiguous sums
+    "mean": {
+        "vldrb.s16",
+        "vadd.i16",
+        "vmovlb.s16",
+        "vmovlt.s16",
+        "vqrdmulh.s32",
+        "vrshl.s32",
+        "vqmovnb.s32",
+        "vaddva.s8",
+    },
     "max": {"vldrb.u8", "vmax.s8", "vmin.s8"},
-    "avg": {"vldrb.s16", "vadd.i16", "vldrh.s32", "vabs.s32", "vmulh.u32", "vpsel"},
+    "avg": {"vldrb.s16", "vadd.i16", "vmovlb.s16", "vabs.s32", "vmulh.u32", "vpsel", "vqmovnt.s32"},
 }
 
 
