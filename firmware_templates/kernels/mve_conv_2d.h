@@ -16,12 +16,15 @@
 #ifndef REID_KERNELS_MVE_CONV_2D_H
 #define REID_KERNELS_MVE_CONV_2D_H
 
+#include <stddef.h>
+
 #include "conv_2d.h"
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use: MVE_CONV_MAX_K bytes of im2col row + 20 * MVE_CONV_CHUNK bytes of per-channel
- * constants and requantization parameters (7 KiB). */
+/* Stack use: MVE_CONV_MAX_K bytes of im2col row(s) + 20 * MVE_CONV_CHUNK bytes of per-channel
+ * constants and requantization parameters + MVE_CONV_PAIR_MAX_K * MVE_CONV_CHUNK bytes of
+ * packed weights for the pair kernels (15 KiB in all). */
 #define MVE_CONV_MAX_K 2048
 #define MVE_CONV_CHUNK 256
 
@@ -140,66 +143,350 @@ __attribute__((noinline)) static void mve_conv_pixel(const int8_t *row, int32_t 
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
 }
 
+/* Layers with short rows (K <= MVE_CONV_PAIR_MAX_K: MobileNetV2's expansions, OSNet's 16- to
+ * 32-channel 1x1 convolutions, stems with in_c = 3 and 3x3 taps) spend most of the general
+ * loop on requantization and loop set-up, so they take two output pixels per pass instead:
+ * both rows stay in registers (one or two 16-byte vectors each), every weight load serves both
+ * pixels and the requantization parameters of a group of four channels are loaded once for
+ * eight outputs. The weights of a chunk are repacked per group in the order of channels 0, 2,
+ * 1, 3 (what the lane moves VMOV q[2], q[0] want), each row zero-padded to 16 * chunks bytes,
+ * so the last row bytes of a pixel are loaded predicated (nothing read past the tensor) and
+ * padded weight lanes multiply zeros. */
+#define MVE_CONV_PAIR_MAX_K 32
+
+/* Eight lane instructions: the four dot products of one pair of channels (j, j + 2) for both
+ * pixels. One chunk: x0 in q0, x1 in q1; two chunks: x0 in q0/q1, x1 in q2/q3. */
+#define MVE_CONV_PAIR_DOT1(wq)                                                                     \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladav.s8 %[a0], q0, " wq "\n\t"                                                            \
+    "vmladav.s8 %[a1], q1, " wq "\n\t"                                                            \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladav.s8 %[a2], q0, " wq "\n\t"                                                            \
+    "vmladav.s8 %[a3], q1, " wq "\n\t"
+#define MVE_CONV_PAIR_DOT2(wq)                                                                     \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladav.s8 %[a0], q0, " wq "\n\t"                                                            \
+    "vmladav.s8 %[a1], q2, " wq "\n\t"                                                            \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladava.s8 %[a0], q1, " wq "\n\t"                                                           \
+    "vmladava.s8 %[a1], q3, " wq "\n\t"                                                           \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladav.s8 %[a2], q0, " wq "\n\t"                                                            \
+    "vmladav.s8 %[a3], q2, " wq "\n\t"                                                            \
+    "vldrb.8 " wq ", [%[w]], #16\n\t"                                                             \
+    "vmladava.s8 %[a2], q1, " wq "\n\t"                                                           \
+    "vmladava.s8 %[a3], q3, " wq "\n\t"
+/* The requantization of pixel 0's lanes (A) and pixel 1's (B) with the record at g (g advanced
+ * by 64), tmp a free register: requantize.h's sequence (VSHL, VQRDMULH, VAND, VSHR #31, VQADD,
+ * VRSHL), then + output offset. */
+#define MVE_CONV_PAIR_REQUANT(A, B, P, tmp)                                                        \
+    "vldrw.u32 " P ", [%[g]], #64\n\t"                                                            \
+    "vadd.i32 " A ", " A ", " P "\n\t"                                                            \
+    "vadd.i32 " B ", " B ", " P "\n\t"                                                            \
+    "vldrw.u32 " P ", [%[g], #-32]\n\t"                                                           \
+    "vshl.s32 " A ", " A ", " P "\n\t"                                                            \
+    "vshl.s32 " B ", " B ", " P "\n\t"                                                            \
+    "vldrw.u32 " P ", [%[g], #-48]\n\t"                                                           \
+    "vqrdmulh.s32 " A ", " A ", " P "\n\t"                                                        \
+    "vqrdmulh.s32 " B ", " B ", " P "\n\t"                                                        \
+    "vldrw.u32 " P ", [%[g], #-16]\n\t"                                                           \
+    "vand " tmp ", " A ", " P "\n\t"                                                              \
+    "vshr.s32 " tmp ", " tmp ", #31\n\t"                                                          \
+    "vqadd.s32 " A ", " A ", " tmp "\n\t"                                                         \
+    "vrshl.s32 " A ", " A ", " P "\n\t"                                                           \
+    "vand " tmp ", " B ", " P "\n\t"                                                              \
+    "vshr.s32 " tmp ", " tmp ", #31\n\t"                                                          \
+    "vqadd.s32 " B ", " B ", " tmp "\n\t"                                                         \
+    "vrshl.s32 " B ", " B ", " P "\n\t"                                                           \
+    "vadd.i32 " A ", " A ", %[off]\n\t"                                                           \
+    "vadd.i32 " B ", " B ", %[off]\n\t"
+
+/* What the pair kernels walk: `pairs` pairs of output pixels; pixel 2i's row of k bytes at
+ * x + 2 * i * x_step, pixel 2i + 1's at x_step bytes after it (x_step = k: the rows of a 1x1
+ * stride-1 convolution, contiguous in the input), their outputs at out + 2 * i * out_step and
+ * out_step bytes after that; per pair `groups` groups of four channels with the packed weights
+ * w and the records g. x_step = out_step = 0 computes one pixel (its bytes written twice). */
+typedef struct {
+    const int8_t *x;
+    int32_t x_step;
+    int8_t *out;
+    int32_t out_step;
+    int32_t pairs, k, groups, output_offset;
+    const int8_t *w;
+    const mve_conv_group_t *g;
+    int32_t lo[4], hi[4];
+} mve_conv_pairs_t;
+
+/* byte offsets of the fields for the assembly (checked below) */
+#define MVE_CONV_PAIRS_X "0"
+#define MVE_CONV_PAIRS_XSTEP "4"
+#define MVE_CONV_PAIRS_OUT "8"
+#define MVE_CONV_PAIRS_OSTEP "12"
+#define MVE_CONV_PAIRS_PAIRS "16"
+#define MVE_CONV_PAIRS_K "20"
+#define MVE_CONV_PAIRS_GROUPS "24"
+#define MVE_CONV_PAIRS_OFF "28"
+#define MVE_CONV_PAIRS_W "32"
+#define MVE_CONV_PAIRS_G "36"
+#define MVE_CONV_PAIRS_LO "40"
+#define MVE_CONV_PAIRS_HI "56"
+
+_Static_assert(offsetof(mve_conv_pairs_t, x_step) == 4 && offsetof(mve_conv_pairs_t, out) == 8 &&
+                   offsetof(mve_conv_pairs_t, out_step) == 12 &&
+                   offsetof(mve_conv_pairs_t, pairs) == 16 && offsetof(mve_conv_pairs_t, k) == 20 &&
+                   offsetof(mve_conv_pairs_t, groups) == 24 &&
+                   offsetof(mve_conv_pairs_t, output_offset) == 28 &&
+                   offsetof(mve_conv_pairs_t, w) == 32 && offsetof(mve_conv_pairs_t, g) == 36 &&
+                   offsetof(mve_conv_pairs_t, lo) == 40 && offsetof(mve_conv_pairs_t, hi) == 56,
+               "mve_conv_pairs_t: the assembly's offsets");
+
+/* The start of a pair: o0, o1, w, g, the loop count of the groups, x advanced in s; x0 in
+ * %[a0], x1 in %[a1] for the loads that follow. */
+#define MVE_CONV_PAIR_START                                                                        \
+    "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_X "]\n\t"                                                \
+    "ldr %[a2], [%[s], #" MVE_CONV_PAIRS_XSTEP "]\n\t"                                            \
+    "add %[a1], %[a0], %[a2]\n\t"                                                                 \
+    "add %[a2], %[a1], %[a2]\n\t"                                                                 \
+    "str %[a2], [%[s], #" MVE_CONV_PAIRS_X "]\n\t"                                                \
+    "ldr %[o0], [%[s], #" MVE_CONV_PAIRS_OUT "]\n\t"                                              \
+    "ldr %[a2], [%[s], #" MVE_CONV_PAIRS_OSTEP "]\n\t"                                            \
+    "add %[o1], %[o0], %[a2]\n\t"                                                                 \
+    "add %[a2], %[o1], %[a2]\n\t"                                                                 \
+    "str %[a2], [%[s], #" MVE_CONV_PAIRS_OUT "]\n\t"                                              \
+    "ldr %[w], [%[s], #" MVE_CONV_PAIRS_W "]\n\t"                                                 \
+    "ldr %[g], [%[s], #" MVE_CONV_PAIRS_G "]\n\t"                                                 \
+    "ldr %[a2], [%[s], #" MVE_CONV_PAIRS_GROUPS "]\n\t"                                           \
+    "dls lr, %[a2]\n\t"
+#define MVE_CONV_PAIR_END                                                                          \
+    "le lr, 2b\n\t"                                                                               \
+    "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_PAIRS "]\n\t"                                            \
+    "subs %[a0], #1\n\t"                                                                          \
+    "str %[a0], [%[s], #" MVE_CONV_PAIRS_PAIRS "]\n\t"                                            \
+    "bne 1b"
+
+/* Rows of 1 <= k <= 16 bytes (one vector each: x0 in q0, x1 in q1). Per group 43
+ * instructions for eight outputs, per pair 19 more. */
+__attribute__((noinline)) static void mve_conv_pairs1(mve_conv_pairs_t *s)
+{
+    int32_t a0, a1, a2, a3, off;
+    const int8_t *w;
+    const mve_conv_group_t *g;
+    int8_t *o0, *o1;
+    __asm__ volatile(
+        "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_K "]\n\t"
+        "vctp.8 %[a0]\n\t"
+        "ldr %[off], [%[s], #" MVE_CONV_PAIRS_OFF "]\n\t"
+        "vldrw.u32 q6, [%[s], #" MVE_CONV_PAIRS_LO "]\n\t"
+        "vldrw.u32 q7, [%[s], #" MVE_CONV_PAIRS_HI "]\n"
+        "1:\n\t"
+        MVE_CONV_PAIR_START
+        "vpstt\n\t"
+        "vldrbt.8 q0, [%[a0]]\n\t"
+        "vldrbt.8 q1, [%[a1]]\n"
+        "2:\n\t"
+        MVE_CONV_PAIR_DOT1("q2")
+        "vmov q3[2], q3[0], %[a0], %[a2]\n\t"
+        "vmov q4[2], q4[0], %[a1], %[a3]\n\t"
+        MVE_CONV_PAIR_DOT1("q2")
+        "vmov q3[3], q3[1], %[a0], %[a2]\n\t"
+        "vmov q4[3], q4[1], %[a1], %[a3]\n\t"
+        MVE_CONV_PAIR_REQUANT("q3", "q4", "q2", "q5")
+        "vmax.s32 q3, q3, q6\n\t"
+        "vmax.s32 q4, q4, q6\n\t"
+        "vmin.s32 q3, q3, q7\n\t"
+        "vmin.s32 q4, q4, q7\n\t"
+        "vstrb.32 q3, [%[o0]], #4\n\t"
+        "vstrb.32 q4, [%[o1]], #4\n\t"
+        MVE_CONV_PAIR_END
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [w] "=&r"(w),
+          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off)
+        : [s] "r"(s)
+        : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
+}
+
+/* Rows of 16 < k <= 32 bytes (two vectors each: x0 in q0/q1, x1 in q2/q3; the bounds are
+ * loaded per group). Per group 57 instructions for eight outputs. */
+__attribute__((noinline)) static void mve_conv_pairs2(mve_conv_pairs_t *s)
+{
+    int32_t a0, a1, a2, a3, off;
+    const int8_t *w;
+    const mve_conv_group_t *g;
+    int8_t *o0, *o1;
+    __asm__ volatile(
+        "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_K "]\n\t"
+        "subs %[a0], #16\n\t"
+        "vctp.8 %[a0]\n\t"
+        "ldr %[off], [%[s], #" MVE_CONV_PAIRS_OFF "]\n"
+        "1:\n\t"
+        MVE_CONV_PAIR_START
+        "vldrb.8 q0, [%[a0]]\n\t"
+        "vldrb.8 q2, [%[a1]]\n\t"
+        "vpstt\n\t"
+        "vldrbt.8 q1, [%[a0], #16]\n\t"
+        "vldrbt.8 q3, [%[a1], #16]\n"
+        "2:\n\t"
+        MVE_CONV_PAIR_DOT2("q4")
+        "vmov q5[2], q5[0], %[a0], %[a2]\n\t"
+        "vmov q6[2], q6[0], %[a1], %[a3]\n\t"
+        MVE_CONV_PAIR_DOT2("q4")
+        "vmov q5[3], q5[1], %[a0], %[a2]\n\t"
+        "vmov q6[3], q6[1], %[a1], %[a3]\n\t"
+        MVE_CONV_PAIR_REQUANT("q5", "q6", "q4", "q7")
+        "vldrw.u32 q4, [%[s], #" MVE_CONV_PAIRS_LO "]\n\t"
+        "vmax.s32 q5, q5, q4\n\t"
+        "vmax.s32 q6, q6, q4\n\t"
+        "vldrw.u32 q4, [%[s], #" MVE_CONV_PAIRS_HI "]\n\t"
+        "vmin.s32 q5, q5, q4\n\t"
+        "vmin.s32 q6, q6, q4\n\t"
+        "vstrb.32 q5, [%[o0]], #4\n\t"
+        "vstrb.32 q6, [%[o1]], #4\n\t"
+        MVE_CONV_PAIR_END
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [w] "=&r"(w),
+          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off)
+        : [s] "r"(s)
+        : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
+}
+#undef MVE_CONV_PAIR_START
+#undef MVE_CONV_PAIR_END
+#undef MVE_CONV_PAIR_DOT1
+#undef MVE_CONV_PAIR_DOT2
+#undef MVE_CONV_PAIR_REQUANT
+
+/* Position of an output pixel (batch, row, column) and its receptive field: straight from the
+ * input for a 1x1 convolution, else im2col into col. */
+typedef struct {
+    int32_t b, oy, ox;
+} mve_conv_at_t;
+
+static inline const int8_t *mve_conv_field(const conv_2d_params_t *p, const int8_t *input,
+                                           int direct, int8_t zp, mve_conv_at_t *at, int8_t *col)
+{
+    const int8_t *image = input + at->b * p->in_h * p->in_w * p->in_c;
+    const int32_t in_y0 = at->oy * p->stride_h - p->pad_h;
+    const int32_t in_x0 = at->ox * p->stride_w - p->pad_w;
+    if (++at->ox == p->out_w) {
+        at->ox = 0;
+        if (++at->oy == p->out_h) {
+            at->oy = 0;
+            ++at->b;
+        }
+    }
+    if (direct) {
+        return image + (in_y0 * p->in_w + in_x0) * p->in_c;
+    }
+    mve_conv_im2col(p, image, in_y0, in_x0, zp, col);
+    return col;
+}
+
+/* The 1..3 channels [c, cn) of a chunk left after its groups of four, for one pixel. */
+static inline void mve_conv_tail(const int8_t *row, int32_t k, const int8_t *w_chunk,
+                                 const int32_t *constant, const int32_t *mult,
+                                 const int32_t *shift, const conv_2d_params_t *p, int32_t c,
+                                 int32_t cn, int8_t *out)
+{
+    int32_t tail[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
+    int32_t j;
+    for (j = 0; c + j < cn; ++j) {
+        tail[j] = mve_dot1_s8(row, w_chunk + (c + j) * k, k) + constant[c + j];
+    }
+    mve_requantize_store_s8(out + c, vldrwq_s32(tail), mult + c, shift + c, p->output_offset,
+                            p->act_min, p->act_max, cn - c);
+}
+
 static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
                                  const int8_t *filter, const int32_t *bias,
                                  const int32_t *multiplier, const int32_t *shift, int8_t *output)
 {
     const int32_t k = p->k_h * p->k_w * p->in_c;
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+    const int pair = k <= MVE_CONV_PAIR_MAX_K;
+    const int32_t kpad = k <= 16 ? 16 : 32; /* packed row length of the pair kernels */
+    const int32_t n = p->batches * p->out_h * p->out_w;
     /* zp fits int8: the input is int8 and input_offset = -zero_point. */
     const int8_t zp = (int8_t)(-p->input_offset);
     int8_t col[MVE_CONV_MAX_K] __attribute__((aligned(16)));
     mve_conv_group_t groups[MVE_CONV_CHUNK / 4] __attribute__((aligned(16)));
     int32_t constant[MVE_CONV_CHUNK] __attribute__((aligned(16)));
-    int32_t c0, c, b, oy, ox;
+    int8_t packed[MVE_CONV_CHUNK * MVE_CONV_PAIR_MAX_K] __attribute__((aligned(16)));
+    /* a 1x1 stride-1 convolution: the rows of consecutive output pixels follow each other */
+    const int flat = direct && p->stride_h == 1 && p->stride_w == 1;
+    mve_conv_pairs_t pairs __attribute__((aligned(16)));
+    int32_t c0, c, j, i;
     if (k > MVE_CONV_MAX_K || k <= 0) {
         return 0;
     }
+    pairs.output_offset = p->output_offset;
+    for (j = 0; j < 4; ++j) {
+        pairs.lo[j] = p->act_min;
+        pairs.hi[j] = p->act_max;
+    }
     for (c0 = 0; c0 < p->out_c; c0 += MVE_CONV_CHUNK) {
         const int32_t cn = p->out_c - c0 < MVE_CONV_CHUNK ? p->out_c - c0 : MVE_CONV_CHUNK;
+        const int32_t c4 = cn & ~3;
         const int8_t *w_chunk = filter + c0 * k;
         const int32_t *mult = multiplier + c0;
+        mve_conv_at_t at = {0, 0, 0};
         /* |input_offset * sum w| <= 128 * k * 128, int32 for k <= 2048. */
         for (c = 0; c < cn; ++c) {
             constant[c] = p->input_offset * mve_sum_s8(w_chunk + c * k, k) +
                           (bias ? bias[c0 + c] : 0);
         }
-        for (c = 0; c < (cn & ~3); ++c) {
+        for (c = 0; c < c4; ++c) {
             mve_conv_group_t *g = &groups[c / 4];
             g->constant[c % 4] = constant[c];
             g->multiplier[c % 4] = mult[c];
             g->left[c % 4] = shift[c0 + c] > 0 ? shift[c0 + c] : 0;
             g->neg_right[c % 4] = shift[c0 + c] > 0 ? 0 : shift[c0 + c];
         }
-        for (b = 0; b < p->batches; ++b) {
-            const int8_t *image = input + b * p->in_h * p->in_w * p->in_c;
-            int8_t *out = output + b * p->out_h * p->out_w * p->out_c + c0;
-            for (oy = 0; oy < p->out_h; ++oy) {
-                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
-                for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
-                    const int32_t in_x0 = ox * p->stride_w - p->pad_w;
-                    const int8_t *row;
-                    if (direct) {
-                        row = image + (in_y0 * p->in_w + in_x0) * p->in_c;
-                    } else {
-                        mve_conv_im2col(p, image, in_y0, in_x0, zp, col);
-                        row = col;
-                    }
-                    c = cn & ~3;
-                    if (c) {
-                        mve_conv_pixel(row, k, w_chunk, groups, out, c / 4, p->output_offset,
-                                       p->act_min, p->act_max);
-                    }
-                    if (c < cn) { /* 1..3 channels left: one inner product each */
-                        int32_t tail[4] __attribute__((aligned(16))) = {0, 0, 0, 0};
-                        int32_t j;
-                        for (j = 0; c + j < cn; ++j) {
-                            tail[j] = mve_dot1_s8(row, w_chunk + (c + j) * k, k) + constant[c + j];
-                        }
-                        mve_requantize_store_s8(out + c, vldrwq_s32(tail), mult + c, shift + c0 + c,
-                                                p->output_offset, p->act_min, p->act_max, cn - c);
-                    }
+        if (pair) { /* rows of channels 0, 2, 1, 3 of each group, zero-padded to kpad */
+            mve_fill_s8(packed, 0, c4 * kpad);
+            for (c = 0; c < c4; ++c) {
+                const int32_t slot = (c & ~3) + ((c & 1) << 1) + ((c >> 1) & 1);
+                mve_copy_s8(packed + slot * kpad, w_chunk + c * k, k);
+            }
+        }
+        if (!pair) {
+            for (i = 0; i < n; ++i) {
+                int8_t *out0 = output + i * p->out_c + c0;
+                const int8_t *row0 = mve_conv_field(p, input, direct, zp, &at, col);
+                if (c4) {
+                    mve_conv_pixel(row0, k, w_chunk, groups, out0, c4 / 4, p->output_offset,
+                                   p->act_min, p->act_max);
                 }
+                if (c4 < cn) { /* 1..3 channels left: one inner product each */
+                    mve_conv_tail(row0, k, w_chunk, constant, mult, shift + c0, p, c4, cn, out0);
+                }
+            }
+            continue;
+        }
+        pairs.k = k;
+        pairs.groups = c4 / 4;
+        pairs.w = packed;
+        pairs.g = groups;
+        for (i = 0; i < n; i += 2) {
+            /* an odd last pixel is computed twice into the same bytes */
+            const int two = i + 1 < n;
+            const int8_t *row0 = flat ? input + i * k : mve_conv_field(p, input, direct, zp, &at, col);
+            const int8_t *row1 = !two  ? row0
+                                 : flat ? row0 + k
+                                        : mve_conv_field(p, input, direct, zp, &at, col + 1024);
+            pairs.x = row0;
+            pairs.x_step = (int32_t)(row1 - row0);
+            pairs.out = output + i * p->out_c + c0;
+            pairs.out_step = two ? p->out_c : 0;
+            pairs.pairs = 1;
+            if (flat && c4 == cn && two) { /* every pair of the rest in one call */
+                pairs.pairs = (n - i) / 2;
+                i += 2 * (pairs.pairs - 1);
+            }
+            if (c4) {
+                (k <= 16 ? mve_conv_pairs1 : mve_conv_pairs2)(&pairs);
+            }
+            if (c4 < cn) {
+                int8_t *out0 = output + i * p->out_c + c0;
+                mve_conv_tail(row0, k, w_chunk, constant, mult, shift + c0, p, c4, cn, out0);
+                mve_conv_tail(row1, k, w_chunk, constant, mult, shift + c0, p, c4, cn,
+                              out0 + pairs.out_step);
             }
         }
     }

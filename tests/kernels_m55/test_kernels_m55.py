@@ -195,6 +195,54 @@ def mve_cases() -> list[tuple[str, bytes]]:
             _conv_model(rng, (1, 3, 4, 240), (1, 3, 4, 5), (3, 3), SAME, out_q=(1.0, 0)),
         )
     )
+    # the pair kernels (K <= 32): odd pixel counts, tails of 1..3 channels, strided and
+    # im2col rows, K = 16, 17, 32, batch 2
+    c.append(
+        (
+            "conv 1x1 8->48 odd pixel count (pairs, last pixel alone)",
+            _conv_model(rng, (1, 5, 7, 8), (1, 5, 7, 48), (1, 1), {**SAME, **RELU6}),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 16->10 batch 2 (pairs + two tail channels)",
+            _conv_model(rng, (2, 3, 3, 16), (2, 3, 3, 10), (1, 1), SAME, in_q=(0.05, -128)),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 s2 24->12 (pairs of strided rows)",
+            _conv_model(rng, (1, 7, 9, 24), (1, 4, 5, 12), (1, 1), SAME2, out_q=(0.05, 3)),
+        )
+    )
+    c.append(
+        (
+            "conv 3x3 s2 SAME 3->16 odd width (im2col pairs, padding)",
+            _conv_model(
+                rng, (1, 9, 7, 3), (1, 5, 4, 16), (3, 3), {**SAME2, **RELU6}, in_q=(0.05, 127)
+            ),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 32->7 per-tensor, 15 pixels",
+            _conv_model(
+                rng, (1, 3, 5, 32), (1, 3, 5, 7), (1, 1), SAME, out_q=(0.2, -3), per_channel=False
+            ),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 17->4, 3 pixels",
+            _conv_model(rng, (1, 1, 3, 17), (1, 1, 3, 4), (1, 1), SAME, out_q=(0.0004, 2)),
+        )
+    )
+    c.append(
+        (
+            "conv 3x1 VALID 5->9 batch 2 (K = 15, im2col pairs across images)",
+            _conv_model(rng, (2, 5, 3, 5), (2, 3, 3, 9), (3, 1), VALID, out_q=(0.1, 0)),
+        )
+    )
     c.append(
         (
             "depthwise 3x3 SAME 21 ch relu6",
