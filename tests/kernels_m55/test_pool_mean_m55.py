@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 from m55_harness import REFERENCE, build_m55_image, objdump, run_m55_image
 
+from toolchain.codegen.emit import compile_graph
 from toolchain.codegen.tflite_writer import TensorSpec as T
-from toolchain.codegen.tflite_writer import single_op_model
+from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.oracle import Oracle
 
 pytestmark = [
@@ -57,13 +58,17 @@ def _mean(in_shape, axes, keep_dims, in_q=(0.05, 3), out_q=(0.04, -3)) -> bytes:
     )
 
 
-def _pool(op, in_shape, f, s, padding, activation=0, q=(0.05, 3)) -> bytes:
+def _pool_out(in_shape, f, s, padding) -> tuple[int, ...]:
     n, h, w, c = in_shape
 
     def size(n_in, k, st):
         return -(-n_in // st) if padding == 0 else (n_in - k) // st + 1
 
-    out = (n, size(h, f[0], s[0]), size(w, f[1], s[1]), c)
+    return (n, size(h, f[0], s[0]), size(w, f[1], s[1]), c)
+
+
+def _pool(op, in_shape, f, s, padding, activation=0, q=(0.05, 3)) -> bytes:
+    out = _pool_out(in_shape, f, s, padding)
     opts = {
         "padding": padding,
         "stride_h": s[0],
@@ -73,6 +78,29 @@ def _pool(op, in_shape, f, s, padding, activation=0, q=(0.05, 3)) -> bytes:
         "activation": activation,
     }
     return single_op_model(op, [T(in_shape, "int8", *q)], T(out, "int8", *q), opts)
+
+
+COPY = {"padding": 1, "stride_h": 1, "stride_w": 1, "filter_h": 1, "filter_w": 1}
+
+
+def _streaming(op, in_shape, f, s, padding, q=(0.05, -7)) -> bytes:
+    """1x1 pool (a copy into the arena) -> the pool -> 1x1 pool: the planner may start the
+    middle pool's output inside its input (streaming overlap), which the kernels' row order
+    must respect."""
+    out = _pool_out(in_shape, f, s, padding)
+    tensors = [T(in_shape, "int8", *q), T(in_shape, "int8", *q), T(out, "int8", *q)]
+    tensors.append(T(out, "int8", *q))
+    opts = {"padding": padding, "stride_h": s[0], "stride_w": s[1]}
+    ops = [
+        ("MAX_POOL_2D", [0], [1], COPY),
+        (op, [1], [2], {**opts, "filter_h": f[0], "filter_w": f[1]}),
+        ("MAX_POOL_2D", [2], [3], COPY),
+    ]
+    return build_model(tensors, ops, [0], [3])
+
+
+STREAMING = [((1, 9, 8, 17), (3, 3), (2, 2), 0), ((1, 8, 6, 40), (2, 2), (2, 2), 1)]
+STREAMING += [((1, 7, 6, 100), (3, 3), (1, 1), 0)]
 
 
 def cases() -> list[tuple[str, bytes]]:
@@ -139,6 +167,11 @@ def cases() -> list[tuple[str, bytes]]:
                 _pool(op, (1, 16, 12, 16), (3, 3), (2, 2), 0, RELU6, q=(0.03, -20)),
             ),
         ]
+    for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        for shape, f, st, pad in STREAMING:
+            c.append(
+                (f"{op} {f} s{st} over its own input {shape}", _streaming(op, shape, f, st, pad))
+            )
     c += [
         (
             "avg 50x50 (2500 taps: fallback)",
@@ -191,6 +224,16 @@ def test_every_case_matches_the_oracle_on_qemu_m55(image):
                 )
     assert len(models) > 50
     assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
+
+
+def test_the_streaming_cases_overlap_their_input():
+    """The planner really starts those pools' outputs inside their inputs (else the cases
+    would not test the row order)."""
+    for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        for shape, f, st, pad in STREAMING:
+            plan = compile_graph(_streaming(op, shape, f, st, pad)).plan
+            both = np.prod(shape) + np.prod(_pool_out(shape, f, st, pad))
+            assert plan.arena_size < both, (op, shape, plan.arena_size, both)
 
 
 def test_average_division_by_multiplication_is_exact():
