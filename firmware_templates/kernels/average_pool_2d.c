@@ -20,6 +20,23 @@ static inline int32x4_t avg_mve_divide(int32x4_t acc, int32_t half, uint32x4_t m
     return vpselq_s32(vnegq_s32(q), q, vcmpltq_n_s32(acc, 0));
 }
 
+/* The same on eight int16 lanes, m = ceil(2^16 / d) < 2^16, for the d whose sums fit int16
+ * (d <= 256) and where u * e < 2^16 holds for every u <= 128 * d + d / 2, e = m * d - 2^16
+ * (avg_mve_use16); |acc| <= 32768 read as unsigned by the wrapping VABS. */
+static inline int16x8_t avg_mve_divide16(int16x8_t acc, uint16_t half, uint16x8_t m)
+{
+    const uint16x8_t u = vaddq_n_u16(vreinterpretq_u16_s16(vabsq_s16(acc)), half);
+    const int16x8_t q = vreinterpretq_s16_u16(vmulhq_u16(u, m));
+    return vpselq_s16(vnegq_s16(q), q, vcmpltq_n_s16(acc, 0));
+}
+
+static inline int avg_mve_use16(int32_t d)
+{
+    const uint32_t m = 0xFFFFu / (uint32_t)d + 1u;
+    return d >= 2 && d <= POOL_MVE_BLOCK &&
+           (uint32_t)(128 * d + d / 2) * (m * (uint32_t)d - 0x10000u) < 0x10000u;
+}
+
 /* Channels in lanes, 16 per step (the last 1..15 predicated): each window row is summed in
  * int16 lanes (VLDRB.S16, exact up to 256 pixels) and widened into int32 before a row would
  * take the block past 256 pixels (pool_mve_add16 / pool_mve_widen16).
@@ -43,6 +60,8 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
     int32_t half = 0;
     int32_t last_count = 0;
     uint32x4_t m = vdupq_n_u32(0);
+    uint16x8_t m16 = vdupq_n_u16(0);
+    int use16 = 0;
     if (p->filter_h * p->filter_w > AVG_MVE_MAX_TAPS || p->filter_w > POOL_MVE_BLOCK) {
         return 0;
     }
@@ -61,6 +80,8 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
                     /* ceil(2^31 / count) */
                     m = vdupq_n_u32((0x7FFFFFFFu / (uint32_t)count) + 1u);
                     half = count / 2;
+                    use16 = avg_mve_use16(count);
+                    m16 = vdupq_n_u16((uint16_t)(0xFFFFu / (uint32_t)count + 1u));
                     last_count = count;
                 }
                 window = input + ((b * p->in_h + y0 + fy0) * p->in_w + x0 + fx0) * ch;
@@ -70,8 +91,18 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
                     pool_mve_sum16_t a;
                     int16x8_t s[2];
                     int32_t used = 0;
-                    pool_mve_sum16_zero(&a);
                     s[0] = s[1] = vdupq_n_s16(0);
+                    if (use16) { /* count <= 256: the int16 sums are whole */
+                        for (fy = fy0; fy < fy1; ++fy) {
+                            pool_mve_add16(row, wide, ch, lanes, s);
+                            row += p->in_w * ch;
+                        }
+                        pool_mve_store16_s16(output + c, avg_mve_divide16(s[0], (uint16_t)half, m16),
+                                             avg_mve_divide16(s[1], (uint16_t)half, m16), lo, hi,
+                                             lanes);
+                        continue;
+                    }
+                    pool_mve_sum16_zero(&a);
                     for (fy = fy0; fy < fy1; ++fy) {
                         if (used + wide > POOL_MVE_BLOCK) {
                             pool_mve_widen16(s, &a);

@@ -109,26 +109,33 @@ static inline void pool_mve_sum16(const int8_t *x, int32_t count, int32_t stride
     }
 }
 
-/* Store clamp(v, lo, hi) for the first `lanes` (1..16) channels of the int32 results v (in
- * pool_mve_sum16_t's order; lo, hi within int16): saturating narrows VQMOVNB / VQMOVNT put
- * even and odd channels back side by side (saturating to int16 and then clamping equals
- * clamping), VSTRB.16 stores the bytes. */
-static inline void pool_mve_store16(int8_t *out, const pool_mve_sum16_t *v, int16x8_t lo,
-                                    int16x8_t hi, int32_t lanes)
+/* Store clamp(r, lo, hi) for the first `lanes` (1..16) channels of the int16 results r0
+ * (channels 0..7) and r1 (8..15) as bytes (VSTRB.16, the last ones predicated). */
+static inline void pool_mve_store16_s16(int8_t *out, int16x8_t r0, int16x8_t r1, int16x8_t lo,
+                                        int16x8_t hi, int32_t lanes)
 {
-    int16x8_t r0 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e0), v->o0);
-    int16x8_t r1 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e1), v->o1);
     r0 = vminq_s16(vmaxq_s16(r0, lo), hi);
-    r1 = vminq_s16(vmaxq_s16(r1, lo), hi);
     if (lanes == 16) {
         vstrbq_s16(out, r0);
-        vstrbq_s16(out + 8, r1);
+        vstrbq_s16(out + 8, vminq_s16(vmaxq_s16(r1, lo), hi));
     } else {
         vstrbq_p_s16(out, r0, vctp16q((uint32_t)lanes));
         if (lanes > 8) {
-            vstrbq_p_s16(out + 8, r1, vctp16q((uint32_t)(lanes - 8)));
+            vstrbq_p_s16(out + 8, vminq_s16(vmaxq_s16(r1, lo), hi),
+                         vctp16q((uint32_t)(lanes - 8)));
         }
     }
+}
+
+/* The same for int32 results v (in pool_mve_sum16_t's order; lo, hi within int16): the
+ * saturating narrows VQMOVNB / VQMOVNT put even and odd channels back side by side
+ * (saturating to int16 and then clamping equals clamping). */
+static inline void pool_mve_store16(int8_t *out, const pool_mve_sum16_t *v, int16x8_t lo,
+                                    int16x8_t hi, int32_t lanes)
+{
+    const int16x8_t r0 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e0), v->o0);
+    const int16x8_t r1 = vqmovntq_s32(vqmovnbq_s32(vdupq_n_s16(0), v->e1), v->o1);
+    pool_mve_store16_s16(out, r0, r1, lo, hi, lanes);
 }
 #endif /* REID_MVE */
 

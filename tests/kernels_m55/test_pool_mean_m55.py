@@ -174,6 +174,14 @@ def cases() -> list[tuple[str, bytes]]:
             )
     c += [
         (
+            "avg 16x16 (256 taps: int16 sums at their bound)",
+            _pool("AVERAGE_POOL_2D", (1, 16, 16, 5), (16, 16), (1, 1), 1),
+        ),
+        (
+            "avg 5x7 (35 taps: int32 division)",
+            _pool("AVERAGE_POOL_2D", (1, 6, 9, 19), (5, 7), (1, 1), 1, RELU6),
+        ),
+        (
             "avg 50x50 (2500 taps: fallback)",
             _pool("AVERAGE_POOL_2D", (1, 50, 50, 3), (50, 50), (1, 1), 1),
         ),
@@ -236,15 +244,28 @@ def test_the_streaming_cases_overlap_their_input():
             assert plan.arena_size < both, (op, shape, plan.arena_size, both)
 
 
+def _use16(d: int) -> bool:
+    """average_pool_2d.c's avg_mve_use16: the int16 division is proven exact for d."""
+    return 2 <= d <= 256 and (128 * d + d // 2) * ((0xFFFF // d + 1) * d - 0x10000) < 0x10000
+
+
 def test_average_division_by_multiplication_is_exact():
     """floor(u / d) = (2u * ceil(2^31 / d)) >> 32 for every u <= 128 d + d / 2 the average
-    pool meets (d taps of int8, rounding offset d / 2), d = 1..300 (average_pool_2d.c)."""
+    pool meets (d taps of int8, rounding offset d / 2), d = 1..300, and
+    (u * ceil(2^16 / d)) >> 16 for the d that avg_mve_use16 admits (average_pool_2d.c)."""
+    admitted = 0
     for d in range(1, 301):
         u = np.arange(0, 128 * d + d // 2 + 1, dtype=np.uint64)
         m = np.uint64((0x7FFFFFFF // d) + 1)
         got = ((2 * u) * m) >> np.uint64(32)
         assert np.array_equal(got, u // np.uint64(d)), d
         assert int(m) <= 2**31
+        if _use16(d):
+            admitted += 1
+            m16 = np.uint64(0xFFFF // d + 1)
+            assert int(m16) < 2**16 and int(u[-1]) < 2**16
+            assert np.array_equal((u * m16) >> np.uint64(16), u // np.uint64(d)), d
+    assert admitted == 39  # 2..26, 28..30, 32, 33, 58, 64, 66, 99, 113, 116, 128, 198, 256
 
 
 def _mnemonics(elf: Path, *functions: str) -> set[str]:
@@ -275,7 +296,17 @@ WANT = {
         "vaddva.s8",
     },
     "max": {"vldrb.u8", "vmax.s8", "vmin.s8"},
-    "avg": {"vldrb.s16", "vadd.i16", "vmovlb.s16", "vabs.s32", "vmulh.u32", "vpsel", "vqmovnt.s32"},
+    "avg": {
+        "vldrb.s16",
+        "vadd.i16",
+        "vabs.s16",
+        "vmulh.u16",
+        "vmovlb.s16",
+        "vabs.s32",
+        "vmulh.u32",
+        "vpsel",
+        "vqmovnt.s32",
+    },
 }
 
 
