@@ -6,41 +6,91 @@
 #include "requantize.h"
 
 #if REID_MVE
-/* input k of one row: (x + offset) << left_shift, requantized; a one-value input once. */
-static void add_row_mve(const void *params, const int8_t *in1, int32_t stride1,
-                        const int8_t *in2, int32_t stride2, int8_t *out, int32_t n)
+/* Rows of the Helium ADD (mve_elementwise.h). Needs left_shift 20 and shifts <= 0 (multipliers
+ * < 1: what the generator computes for ADD; add_s8 checks it). Per 4 elements: 27
+ * instructions with two contiguous inputs, 16 with a one-value input. The loops are noinline
+ * functions so that their register operands fit. */
+__attribute__((noinline)) static void add_pair_row(const add_params_t *p, const int8_t *a,
+                                                   const int8_t *b, int8_t *o, int32_t n)
+{
+    const int32x4_t r1 = vdupq_n_s32(p->input1_shift);
+    const int32x4_t r2 = vdupq_n_s32(p->input2_shift);
+    const int32x4_t ro = vdupq_n_s32(p->output_shift);
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
+    __asm__ volatile("dlstp.32 lr, %[n]\n"
+                     "1:\n\t"
+                     "vldrb.s32 q0, [%[a]], #4\n\t"
+                     "vldrb.s32 q1, [%[b]], #4\n\t"
+                     "vadd.i32 q0, q0, %[o1]\n\t"
+                     "vadd.i32 q1, q1, %[o2]\n\t"
+                     "vshl.i32 q0, q0, #20\n\t"
+                     "vshl.i32 q1, q1, #20\n\t"
+                     RQ_ASM("q0", "m1", "r1")
+                     RQ_ASM("q1", "m2", "r2")
+                     "vadd.i32 q0, q0, q1\n\t"
+                     RQ_ASM("q0", "mo", "ro")
+                     "vadd.i32 q0, q0, %[oo]\n\t"
+                     "vmax.s32 q0, q0, %q[lo]\n\t"
+                     "vmin.s32 q0, q0, %q[hi]\n\t"
+                     "vstrb.32 q0, [%[o]], #4\n\t"
+                     "letp lr, 1b"
+                     : [a] "+l"(a), [b] "+l"(b), [o] "+l"(o)
+                     : [n] "r"(n), [o1] "r"(p->input1_offset), [o2] "r"(p->input2_offset),
+                       [m1] "r"(p->input1_multiplier), [m2] "r"(p->input2_multiplier),
+                       [mo] "r"(p->output_multiplier), [oo] "r"(p->output_offset), [r1] "w"(r1),
+                       [r2] "w"(r2), [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
+                     : "q0", "q1", "q2", "lr", "memory");
+}
+
+/* x contiguous with offset ox, multiplier mx, shift sx; c the other input's scaled value. */
+__attribute__((noinline)) static void add_value_row(const add_params_t *p, const int8_t *x,
+                                                    int32_t ox, int32_t mx, int32_t sx,
+                                                    int32_t c, int8_t *o, int32_t n)
+{
+    const int32x4_t rx = vdupq_n_s32(sx);
+    const int32x4_t ro = vdupq_n_s32(p->output_shift);
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
+    __asm__ volatile("dlstp.32 lr, %[n]\n"
+                     "1:\n\t"
+                     "vldrb.s32 q0, [%[x]], #4\n\t"
+                     "vadd.i32 q0, q0, %[ox]\n\t"
+                     "vshl.i32 q0, q0, #20\n\t"
+                     RQ_ASM("q0", "mx", "rx")
+                     "vadd.i32 q0, q0, %[c]\n\t"
+                     RQ_ASM("q0", "mo", "ro")
+                     "vadd.i32 q0, q0, %[oo]\n\t"
+                     "vmax.s32 q0, q0, %q[lo]\n\t"
+                     "vmin.s32 q0, q0, %q[hi]\n\t"
+                     "vstrb.32 q0, [%[o]], #4\n\t"
+                     "letp lr, 1b"
+                     : [x] "+l"(x), [o] "+l"(o)
+                     : [n] "r"(n), [ox] "r"(ox), [mx] "r"(mx), [c] "r"(c),
+                       [mo] "r"(p->output_multiplier), [oo] "r"(p->output_offset), [rx] "w"(rx),
+                       [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
+                     : "q0", "q1", "q2", "lr", "memory");
+}
+
+static void add_rows_mve(const void *params, const int8_t *in1, int32_t step1, int32_t inner1,
+                         const int8_t *in2, int32_t step2, int32_t inner2, int8_t *out,
+                         int32_t rows, int32_t n)
 {
     const add_params_t *p = (const add_params_t *)params;
-    const mve_rq_t rq1 = mve_rq(p->input1_multiplier, p->input1_shift);
-    const mve_rq_t rq2 = mve_rq(p->input2_multiplier, p->input2_shift);
-    const mve_rq_t rqo = mve_rq(p->output_multiplier, p->output_shift);
-    /* x: the contiguous input (in1 unless only in2 is), c: the other when it is one value */
-    const int swap = stride1 == 0;
-    const int8_t *x = swap ? in2 : in1;
-    const int32_t x_offset = swap ? p->input2_offset : p->input1_offset;
-    const mve_rq_t *rqx = swap ? &rq2 : &rq1;
-    int32_t i;
-    if (stride1 == 1 && stride2 == 1) {
-        for (i = 0; i < n; i += 4) {
-            const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
-            const int32x4_t a = vshlq_r_s32(vaddq_n_s32(vldrbq_z_s32(in1 + i, pr), p->input1_offset), p->left_shift);
-            const int32x4_t b = vshlq_r_s32(vaddq_n_s32(vldrbq_z_s32(in2 + i, pr), p->input2_offset), p->left_shift);
-            const int32x4_t sum = vaddq_s32(mve_rq_apply(a, &rq1), mve_rq_apply(b, &rq2));
-            mve_store_clamped(out + i, mve_rq_apply(sum, &rqo), p->output_offset, p->act_min,
-                              p->act_max, pr);
-        }
-    } else {
-        const int32_t c = swap
-            ? requantize(((int32_t)in1[0] + p->input1_offset) * (1 << p->left_shift),
-                         p->input1_multiplier, p->input1_shift)
-            : requantize(((int32_t)in2[0] + p->input2_offset) * (1 << p->left_shift),
-                         p->input2_multiplier, p->input2_shift);
-        for (i = 0; i < n; i += 4) {
-            const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
-            const int32x4_t a = vshlq_r_s32(vaddq_n_s32(vldrbq_z_s32(x + i, pr), x_offset), p->left_shift);
-            const int32x4_t sum = vaddq_n_s32(mve_rq_apply(a, rqx), c);
-            mve_store_clamped(out + i, mve_rq_apply(sum, &rqo), p->output_offset, p->act_min,
-                              p->act_max, pr);
+    int32_t r;
+    for (r = 0; r < rows; ++r, in1 += step1, in2 += step2, out += n) {
+        if (inner1 && inner2) {
+            add_pair_row(p, in1, in2, out, n);
+        } else if (inner1) {
+            add_value_row(p, in1, p->input1_offset, p->input1_multiplier, p->input1_shift,
+                          requantize(((int32_t)in2[0] + p->input2_offset) * (1 << p->left_shift),
+                                     p->input2_multiplier, p->input2_shift),
+                          out, n);
+        } else {
+            add_value_row(p, in2, p->input2_offset, p->input2_multiplier, p->input2_shift,
+                          requantize(((int32_t)in1[0] + p->input1_offset) * (1 << p->left_shift),
+                                     p->input1_multiplier, p->input1_shift),
+                          out, n);
         }
     }
 }
@@ -52,7 +102,8 @@ void add_s8(const add_params_t *p, const broadcast_shape_t *s, const int8_t *inp
     int32_t i0, i1, i2, i3;
     int64_t out = 0;
 #if REID_MVE
-    if (mve_broadcast_rows(add_row_mve, p, s, input1, input2, output)) {
+    if (p->left_shift == 20 && p->input1_shift <= 0 && p->input2_shift <= 0 &&
+        p->output_shift <= 0 && mve_broadcast_rows(add_rows_mve, p, s, input1, input2, output)) {
         return;
     }
 #endif

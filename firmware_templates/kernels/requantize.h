@@ -84,17 +84,16 @@ static inline int32x4_t requantize_x4_split(int32x4_t x, int32x4_t multiplier, i
     return vrshlq_s32(v, neg_right);
 }
 
-/* requantize_x4_split with one multiplier and shift for all four lanes, held in general
- * registers (the elementwise kernels: three requantizations per element would not fit their
- * constants in the eight vector registers): the same instructions in their vector-by-scalar
- * forms (VSHL/VQRDMULH/VRSHL by Rm), the mask of the negative-tie fix-up duplicated. */
-static inline int32x4_t requantize_x4_n(int32x4_t x, int32_t multiplier, int32_t left,
-                                        int32_t neg_right)
-{
-    int32x4_t v = vqrdmulhq_n_s32(vshlq_r_s32(x, left), multiplier);
-    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, vdupq_n_s32(neg_right)), 31));
-    return vrshlq_n_s32(v, neg_right);
-}
+/* The same sequence for assembly loops, on register Q (a string such as "q0") with the Q31
+ * multiplier in general register operand M and the vector neg_right = min(shift, 0) in vector
+ * operand R (for VAND and VRSHL), Q2 as scratch; no left shift (the callers' shifts are
+ * <= 0). Asm operand names are given without brackets: RQ_ASM("q0", "m1", "r1"). */
+#define RQ_ASM(Q, M, R)                                                                        \
+    "vqrdmulh.s32 " Q ", " Q ", %[" M "]\n\t"                                                  \
+    "vand q2, " Q ", %q[" R "]\n\t"                                                            \
+    "vshr.s32 q2, q2, #31\n\t"                                                                 \
+    "vqadd.s32 " Q ", " Q ", q2\n\t"                                                           \
+    "vrshl.s32 " Q ", " Q ", %q[" R "]\n\t"
 
 static inline int32x4_t requantize_x4(int32x4_t x, int32x4_t multiplier, int32x4_t shift)
 {
