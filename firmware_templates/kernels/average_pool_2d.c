@@ -97,9 +97,9 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
                             pool_mve_add16(row, wide, ch, lanes, s);
                             row += p->in_w * ch;
                         }
-                        pool_mve_store16_s16(output + c, avg_mve_divide16(s[0], (uint16_t)half, m16),
-                                             avg_mve_divide16(s[1], (uint16_t)half, m16), lo, hi,
-                                             lanes);
+                        s[0] = avg_mve_divide16(s[0], (uint16_t)half, m16);
+                        s[1] = avg_mve_divide16(s[1], (uint16_t)half, m16);
+                        pool_mve_store16_s16(output + c, s[0], s[1], lo, hi, lanes);
                         continue;
                     }
                     pool_mve_sum16_zero(&a);
