@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from toolchain.models.batch_norm import set_batchnorm_momentum
 from toolchain.models.registry import fixed_alpha, register_model, reject_unknown
 
 
@@ -32,7 +33,7 @@ def _mobilenet_v1(
 ):
     reject_unknown(name, kwargs)
     alpha = fixed_alpha(name, alpha_of_name, alpha)
-    return keras.applications.MobileNet(
+    backbone = keras.applications.MobileNet(
         input_shape=tuple(input_shape),
         alpha=alpha,
         include_top=False,
@@ -40,6 +41,7 @@ def _mobilenet_v1(
         input_tensor=input_tensor,
         name=name,
     )
+    return set_batchnorm_momentum(backbone)  # BN_MOMENTUM whatever keras uses: batch_norm.py
 
 
 @register_model("mobilenetv1_a025", imagenet=_imagenet_file("2_5"), min_size=32)

@@ -4,6 +4,9 @@ The zoo's default ReID backbone: inverted residual blocks with linear bottleneck
 all of which quantize to int8 TFLite builtins (CONV_2D, DEPTHWISE_CONV_2D, ADD, PAD). Built
 with `include_top=False`, so the output is the last 1x1 convolution's feature map (1280
 channels for alpha ≤ 1.0, as keras does). ImageNet weights exist for every alpha.
+keras builds its BatchNormalization layers with momentum 0.999; the builder sets
+`batch_norm.BN_MOMENTUM` (0.99) instead, so the moving statistics used in inference mode
+follow training ten times faster (see `toolchain.models.batch_norm`).
 
 Example:
     backbone = MODELS.get("mobilenetv2_a035")((256, 128, 3))
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import keras
 
+from toolchain.models.batch_norm import set_batchnorm_momentum
 from toolchain.models.registry import fixed_alpha, register_model, reject_unknown
 
 
@@ -33,7 +37,7 @@ def _mobilenet_v2(
 ):
     reject_unknown(name, kwargs)
     alpha = fixed_alpha(name, alpha_of_name, alpha)
-    return keras.applications.MobileNetV2(
+    backbone = keras.applications.MobileNetV2(
         input_shape=tuple(input_shape),
         alpha=alpha,
         include_top=False,
@@ -41,6 +45,7 @@ def _mobilenet_v2(
         input_tensor=input_tensor,
         name=name,
     )
+    return set_batchnorm_momentum(backbone)  # keras' 0.999 lags training: batch_norm.py
 
 
 @register_model("mobilenetv2_a035", imagenet=_imagenet_file(0.35), min_size=32)

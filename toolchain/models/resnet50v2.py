@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from toolchain.models.batch_norm import set_batchnorm_momentum
 from toolchain.models.registry import register_model, reject_unknown
 
 
@@ -23,10 +24,11 @@ from toolchain.models.registry import register_model, reject_unknown
 def resnet50v2(input_shape, *, input_tensor=None, weights=None, **kwargs):
     """ResNet50V2 without its classifier."""
     reject_unknown("resnet50v2", kwargs)
-    return keras.applications.ResNet50V2(
+    backbone = keras.applications.ResNet50V2(
         include_top=False,
         weights=weights,
         input_tensor=input_tensor,
         input_shape=tuple(input_shape),
         name="resnet50v2",
     )
+    return set_batchnorm_momentum(backbone)  # BN_MOMENTUM whatever keras uses: batch_norm.py
