@@ -93,9 +93,19 @@ static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, i
                     int32_t used = 0;
                     s[0] = s[1] = vdupq_n_s16(0);
                     if (use16) { /* count <= 256: the int16 sums are whole */
-                        for (fy = fy0; fy < fy1; ++fy) {
-                            pool_mve_add16(row, wide, ch, lanes, s);
-                            row += p->in_w * ch;
+                        if (lanes == 16 && wide == 2) { /* OSNet's 2x2 pools, unrolled */
+                            for (fy = fy0; fy < fy1; ++fy) {
+                                s[0] = vaddq_s16(s[0], vldrbq_s16(row));
+                                s[1] = vaddq_s16(s[1], vldrbq_s16(row + 8));
+                                s[0] = vaddq_s16(s[0], vldrbq_s16(row + ch));
+                                s[1] = vaddq_s16(s[1], vldrbq_s16(row + ch + 8));
+                                row += p->in_w * ch;
+                            }
+                        } else {
+                            for (fy = fy0; fy < fy1; ++fy) {
+                                pool_mve_add16(row, wide, ch, lanes, s);
+                                row += p->in_w * ch;
+                            }
                         }
                         s[0] = avg_mve_divide16(s[0], (uint16_t)half, m16);
                         s[1] = avg_mve_divide16(s[1], (uint16_t)half, m16);
