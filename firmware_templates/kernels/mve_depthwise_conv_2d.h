@@ -19,6 +19,8 @@
 #ifndef REID_KERNELS_MVE_DEPTHWISE_CONV_2D_H
 #define REID_KERNELS_MVE_DEPTHWISE_CONV_2D_H
 
+#include <stddef.h>
+
 #include "depthwise_conv_2d.h"
 #include "mve_s8.h"
 
@@ -158,6 +160,306 @@ static inline void mve_dw_prepare(const depthwise_conv_2d_params_t *p, const int
     }
 }
 
+/* 3x3 layers, stride 1 or 2, no dilation (every depthwise layer of the zoo): one output row
+ * at a time from a ring of three input rows copied into a scratch layout [group of 8
+ * channels][column][8 bytes], with the padding columns and rows filled with the input zero
+ * point. In that layout the taps of a pixel and the next pixel of a group sit at fixed byte
+ * offsets (8 per column), so one assembly loop per row and group walks pairs of output pixels
+ * with immediate offsets only: per row of the window 3 weight loads (shared by both pixels), 4
+ * (stride 1: neighbouring taps shared) or 5 input loads, 12 VMULLB/VMULLT and 12 VADD; the
+ * requantization (requantize.h's sequence) of both pixels with one load per parameter, then
+ * saturating narrows to int16 (VQMOVNB/VQMOVNT put the even and odd channels back in order),
+ * offset and clamp on eight lanes, and two 8-byte stores (predicated for the last 1..7
+ * channels). The narrowing saturates only values far outside [act_min, act_max] (|x| >
+ * 32767 - 128), which the clamp maps to the same bound. */
+#define MVE_DW_ROW_MAX_C 384
+#define MVE_DW_RING_BYTES 12288
+
+/* Per group of 8 channels: constant (input_offset * sum w + bias), multiplier, left shift,
+ * negated right shift, each for the even channels (lanes of VMULLB) then the odd ones. */
+typedef struct {
+    int32_t constant[2][4], multiplier[2][4], left[2][4], neg_right[2][4];
+} mve_dw8_group_t;
+
+/* One call: `pairs` pairs of output pixels of one row and one group; p[ky] points at the
+ * first pixel's window column in ring row ky (group base + 8 * column), out at its 8 outputs,
+ * ch bytes to the second pixel's (0: one pixel, written last so the phantom second one is
+ * overwritten). */
+typedef struct {
+    const int8_t *p[3];
+    int8_t *out;
+    int32_t ch, pairs;
+    const int8_t *w;
+    const mve_dw8_group_t *g;
+    int32_t output_offset, lanes, unused[2];
+    int16_t lo[8], hi[8];
+} mve_dw_row_t;
+
+_Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) == 16 &&
+                   offsetof(mve_dw_row_t, pairs) == 20 && offsetof(mve_dw_row_t, w) == 24 &&
+                   offsetof(mve_dw_row_t, g) == 28 &&
+                   offsetof(mve_dw_row_t, output_offset) == 32 &&
+                   offsetof(mve_dw_row_t, lanes) == 36 && offsetof(mve_dw_row_t, lo) == 48 &&
+                   offsetof(mve_dw_row_t, hi) == 64,
+               "mve_dw_row_t: the assembly's offsets");
+
+/* x (q1 or q7) times w (q0) added to one pixel's accumulators (even, odd channels). */
+#define MVE_DW_MAC(accb, acct, x)                                                                  \
+    "vmullb.s16 q2, " x ", q0\n\t"                                                                \
+    "vadd.i32 " accb ", " accb ", q2\n\t"                                                         \
+    "vmullt.s16 q2, " x ", q0\n\t"                                                                \
+    "vadd.i32 " acct ", " acct ", q2\n\t"
+#define MVE_DW_P0(x) MVE_DW_MAC("q3", "q4", x)
+#define MVE_DW_P1(x) MVE_DW_MAC("q5", "q6", x)
+/* One row of the window, stride 1: columns c..c+3 (c advanced by 2 columns). */
+#define MVE_DW_KY_S1(P, T0, T1, T2)                                                                \
+    "vldrb.s16 q0, [%[w], #" T0 "]\n\t"                                                           \
+    "vldrb.s16 q1, [" P "]\n\t" MVE_DW_P0("q1")                                                   \
+    "vldrb.s16 q1, [" P ", #8]\n\t" MVE_DW_P1("q1")                                               \
+    "vldrb.s16 q0, [%[w], #" T1 "]\n\t" MVE_DW_P0("q1")                                           \
+    "vldrb.s16 q1, [" P ", #16]!\n\t" MVE_DW_P1("q1")                                             \
+    "vldrb.s16 q0, [%[w], #" T2 "]\n\t" MVE_DW_P0("q1")                                           \
+    "vldrb.s16 q1, [" P ", #8]\n\t" MVE_DW_P1("q1")
+/* Stride 2: columns c..c+4 (c advanced by 4 columns); column c + 2 serves both pixels. */
+#define MVE_DW_KY_S2(P, T0, T1, T2)                                                                \
+    "vldrb.s16 q0, [%[w], #" T0 "]\n\t"                                                           \
+    "vldrb.s16 q1, [" P "]\n\t" MVE_DW_P0("q1")                                                   \
+    "vldrb.s16 q7, [" P ", #16]\n\t" MVE_DW_P1("q7")                                              \
+    "vldrb.s16 q0, [%[w], #" T1 "]\n\t"                                                           \
+    "vldrb.s16 q1, [" P ", #8]\n\t" MVE_DW_P0("q1")                                               \
+    "vldrb.s16 q1, [" P ", #24]\n\t" MVE_DW_P1("q1")                                              \
+    "vldrb.s16 q0, [%[w], #" T2 "]\n\t" MVE_DW_P0("q7")                                           \
+    "vldrb.s16 q1, [" P ", #32]!\n\t" MVE_DW_P1("q1")
+/* Lowering by one of the negative lanes and the rounding shift (q0: negated right shifts). */
+#define MVE_DW_RSHIFT(a)                                                                           \
+    "vand q1, " a ", q0\n\t"                                                                      \
+    "vshr.s32 q1, q1, #31\n\t"                                                                    \
+    "vqadd.s32 " a ", " a ", q1\n\t"                                                              \
+    "vrshl.s32 " a ", " a ", q0\n\t"
+#define MVE_DW_ROW_ASM(KY)                                                                         \
+    __asm__ volatile(                                                                             \
+        "ldr %[p0], [%[s], #36]\n\t"                                                              \
+        "vctp.16 %[p0]\n\t"                                                                       \
+        "ldr %[off], [%[s], #32]\n\t"                                                             \
+        "ldr %[o0], [%[s], #12]\n\t"                                                              \
+        "ldr %[step], [%[s], #16]\n\t"                                                            \
+        "add %[o1], %[o0], %[step]\n\t"                                                           \
+        "lsls %[step], %[step], #1\n\t"                                                           \
+        "ldr %[w], [%[s], #24]\n\t"                                                               \
+        "ldr %[g], [%[s], #28]\n\t"                                                               \
+        "ldr %[p0], [%[s], #20]\n\t"                                                              \
+        "dls lr, %[p0]\n\t"                                                                       \
+        "ldr %[p0], [%[s], #0]\n\t"                                                               \
+        "ldr %[p1], [%[s], #4]\n\t"                                                               \
+        "ldr %[p2], [%[s], #8]\n"                                                                 \
+        "1:\n\t"                                                                                  \
+        "vldrw.u32 q3, [%[g]]\n\t"                                                                \
+        "vldrw.u32 q4, [%[g], #16]\n\t"                                                           \
+        "vldrw.u32 q5, [%[g]]\n\t"                                                                \
+        "vldrw.u32 q6, [%[g], #16]\n\t"                                                           \
+        KY("%[p0]", "0", "8", "16") KY("%[p1]", "24", "32", "40") KY("%[p2]", "48", "56", "64")   \
+        "vldrw.u32 q0, [%[g], #64]\n\t"                                                           \
+        "vshl.s32 q3, q3, q0\n\t"                                                                 \
+        "vshl.s32 q5, q5, q0\n\t"                                                                 \
+        "vldrw.u32 q0, [%[g], #80]\n\t"                                                           \
+        "vshl.s32 q4, q4, q0\n\t"                                                                 \
+        "vshl.s32 q6, q6, q0\n\t"                                                                 \
+        "vldrw.u32 q0, [%[g], #32]\n\t"                                                           \
+        "vqrdmulh.s32 q3, q3, q0\n\t"                                                             \
+        "vqrdmulh.s32 q5, q5, q0\n\t"                                                             \
+        "vldrw.u32 q0, [%[g], #48]\n\t"                                                           \
+        "vqrdmulh.s32 q4, q4, q0\n\t"                                                             \
+        "vqrdmulh.s32 q6, q6, q0\n\t"                                                             \
+        "vldrw.u32 q0, [%[g], #96]\n\t"                                                           \
+        MVE_DW_RSHIFT("q3") MVE_DW_RSHIFT("q5")                                                   \
+        "vldrw.u32 q0, [%[g], #112]\n\t"                                                          \
+        MVE_DW_RSHIFT("q4") MVE_DW_RSHIFT("q6")                                                   \
+        "vqmovnb.s32 q0, q3\n\t"                                                                  \
+        "vqmovnt.s32 q0, q4\n\t"                                                                  \
+        "vqmovnb.s32 q1, q5\n\t"                                                                  \
+        "vqmovnt.s32 q1, q6\n\t"                                                                  \
+        "vqadd.s16 q0, q0, %[off]\n\t"                                                            \
+        "vqadd.s16 q1, q1, %[off]\n\t"                                                            \
+        "vldrw.u32 q2, [%[s], #48]\n\t"                                                           \
+        "vmax.s16 q0, q0, q2\n\t"                                                                 \
+        "vmax.s16 q1, q1, q2\n\t"                                                                 \
+        "vldrw.u32 q2, [%[s], #64]\n\t"                                                           \
+        "vmin.s16 q0, q0, q2\n\t"                                                                 \
+        "vmin.s16 q1, q1, q2\n\t"                                                                 \
+        "vpstt\n\t"                                                                               \
+        "vstrbt.16 q1, [%[o1]]\n\t"                                                               \
+        "vstrbt.16 q0, [%[o0]]\n\t"                                                               \
+        "add %[o0], %[step]\n\t"                                                                  \
+        "add %[o1], %[step]\n\t"                                                                  \
+        "le lr, 1b"                                                                               \
+        : [p0] "=&l"(p0), [p1] "=&l"(p1), [p2] "=&l"(p2), [w] "=&l"(w), [o0] "=&l"(o0),         \
+          [o1] "=&l"(o1), [g] "=&r"(g), [off] "=&r"(off), [step] "=&r"(step)                      \
+        : [s] "r"(s)                                                                              \
+        : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory")
+
+/* Per pair and group 145 (stride 1) or 148 (stride 2) instructions for 144 multiply-
+ * accumulates. Not inlined: the operands need most registers. */
+__attribute__((noinline)) static void mve_dw_row_s1(const mve_dw_row_t *s)
+{
+    const int8_t *p0, *p1, *p2, *w;
+    int8_t *o0, *o1;
+    const mve_dw8_group_t *g;
+    int32_t off, step;
+    MVE_DW_ROW_ASM(MVE_DW_KY_S1);
+}
+
+__attribute__((noinline)) static void mve_dw_row_s2(const mve_dw_row_t *s)
+{
+    const int8_t *p0, *p1, *p2, *w;
+    int8_t *o0, *o1;
+    const mve_dw8_group_t *g;
+    int32_t off, step;
+    MVE_DW_ROW_ASM(MVE_DW_KY_S2);
+}
+#undef MVE_DW_ROW_ASM
+#undef MVE_DW_RSHIFT
+#undef MVE_DW_KY_S1
+#undef MVE_DW_KY_S2
+#undef MVE_DW_P0
+#undef MVE_DW_P1
+#undef MVE_DW_MAC
+
+/* Ring row `slot` := input row y of image (the zero point outside the input), in the layout
+ * [group][column][8]: ring column x holds input column x - pad_w; cols columns per group.
+ * Two groups per pass: one 16-byte load of a pixel's channels, one word scatter store
+ * (VSTRW.32 with write-back) puts its halves into both groups' columns. */
+static inline void mve_dw_ring_fill(const depthwise_conv_2d_params_t *p, const int8_t *image,
+                                    int32_t y, int32_t cols, int8_t *slot)
+{
+    const int32_t ch = p->in_c;
+    const int32_t groups = (ch + 7) / 8;
+    const int8_t zp = (int8_t)(-p->input_offset);
+    const int32_t x_lo = p->pad_w < cols ? p->pad_w : cols; /* [x_lo, x_hi): input columns */
+    const int32_t x_end = p->pad_w + p->in_w;
+    const int32_t x_hi = x_end < x_lo ? x_lo : (x_end > cols ? cols : x_end);
+    int32_t gi, x;
+    if (y < 0 || y >= p->in_h) {
+        mve_fill_s8(slot, zp, groups * cols * 8);
+        return;
+    }
+    for (gi = 0; gi < groups; gi += 2) {
+        int8_t *d0 = slot + gi * cols * 8;
+        const int32_t span = gi + 1 < groups ? 2 : 1; /* groups in this pass */
+        const int32_t lanes = ch - 8 * gi < 16 ? ch - 8 * gi : 16;
+        const mve_pred16_t pr = vctp8q((uint32_t)lanes);
+        const int8_t *src = image + (y * p->in_w + x_lo - p->pad_w) * ch + 8 * gi;
+        for (x = 0; x < span; ++x) { /* padding columns of each group */
+            mve_fill_s8(d0 + x * cols * 8, zp, x_lo * 8);
+            mve_fill_s8(d0 + x * cols * 8 + x_hi * 8, zp, (cols - x_hi) * 8);
+        }
+        if (span == 2) {
+            /* lanes: the addresses of the next column's two words in both groups, minus 8 */
+            const uint32_t a0 = (uint32_t)(d0 + x_lo * 8 - 8);
+            const uint32_t a1 = a0 + (uint32_t)(cols * 8);
+            uint32x4_t at = vsetq_lane_u32(a1 + 4, vsetq_lane_u32(a1, vsetq_lane_u32(
+                                      a0 + 4, vdupq_n_u32(a0), 1), 2), 3);
+            for (x = x_lo; x < x_hi; ++x, src += ch) {
+                vstrwq_scatter_base_wb_s32(&at, 8, vreinterpretq_s32_s8(vldrbq_z_s8(src, pr)));
+            }
+        } else {
+            const mve_pred16_t pr16 = vctp16q((uint32_t)lanes);
+            int8_t *dst = d0 + x_lo * 8;
+            for (x = x_lo; x < x_hi; ++x, src += ch, dst += 8) {
+                vstrbq_s16(dst, vldrbq_z_s16(src, pr16));
+            }
+        }
+    }
+}
+
+/* The 3x3 row path of depthwise_conv_2d_s8_mve (see above); returns 0 (nothing written) when
+ * the layer is not 3x3, stride 1 or 2, dilation 1, at most MVE_DW_ROW_MAX_C channels and a
+ * ring of at most MVE_DW_RING_BYTES. Stack: the ring, 128 bytes of records and 72 of weights
+ * per group (22 KiB at most). Not inlined: its frame is not added to the pixel path's. */
+__attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_t *p,
+                                                 const int8_t *input, const int8_t *filter,
+                                                 const int32_t *bias, const int32_t *multiplier,
+                                                 const int32_t *shift, int8_t *output)
+{
+    const int32_t ch = p->in_c;
+    const int32_t groups = (ch + 7) / 8;
+    const int32_t stride = p->stride_w;
+    const int32_t pairs_all = (p->out_w + 1) / 2;
+    /* columns read: up to the phantom second pixel of the last pair */
+    const int32_t cols = 2 * (pairs_all - 1) * stride + stride + 3;
+    const int32_t slot_bytes = groups * cols * 8;
+    int8_t ring[MVE_DW_RING_BYTES] __attribute__((aligned(16)));
+    mve_dw8_group_t rec[MVE_DW_ROW_MAX_C / 8] __attribute__((aligned(16)));
+    int8_t wpack[MVE_DW_ROW_MAX_C * 9] __attribute__((aligned(16)));
+    int32_t held[3];
+    mve_dw_row_t r __attribute__((aligned(16)));
+    int32_t gi, j, t, b, oy, ky, c;
+    if (p->k_h != 3 || p->k_w != 3 || p->dilation_h != 1 || p->dilation_w != 1 ||
+        p->stride_h != stride || (stride != 1 && stride != 2) || ch > MVE_DW_ROW_MAX_C ||
+        3 * slot_bytes > MVE_DW_RING_BYTES) {
+        return 0;
+    }
+    for (gi = 0; gi < groups; ++gi) {
+        for (j = 0; j < 8; ++j) { /* lane j % 4 of the even (j < 4) or odd channels */
+            const int32_t oc = 8 * gi + 2 * (j % 4) + j / 4;
+            int32_t sum = 0;
+            for (t = 0; t < 9; ++t) {
+                const int8_t wv = oc < ch ? filter[t * ch + oc] : 0;
+                wpack[(gi * 9 + t) * 8 + (oc - 8 * gi)] = wv;
+                sum += wv;
+            }
+            /* |input_offset * sum w| <= 128 * 9 * 128 */
+            rec[gi].constant[j / 4][j % 4] =
+                oc < ch ? p->input_offset * sum + (bias ? bias[oc] : 0) : 0;
+            rec[gi].multiplier[j / 4][j % 4] = oc < ch ? multiplier[oc] : 0;
+            rec[gi].left[j / 4][j % 4] = oc < ch && shift[oc] > 0 ? shift[oc] : 0;
+            rec[gi].neg_right[j / 4][j % 4] = oc < ch && shift[oc] < 0 ? shift[oc] : 0;
+        }
+    }
+    r.output_offset = p->output_offset;
+    for (j = 0; j < 8; ++j) {
+        r.lo[j] = (int16_t)p->act_min;
+        r.hi[j] = (int16_t)p->act_max;
+    }
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *image = input + b * p->in_h * p->in_w * ch;
+        held[0] = held[1] = held[2] = INT32_MIN;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t in_y0 = oy * stride - p->pad_h;
+            int8_t *out_row = output + (b * p->out_h + oy) * p->out_w * ch;
+            int8_t *row[3];
+            for (ky = 0; ky < 3; ++ky) { /* rows of the window only: streaming contract */
+                const int32_t y = in_y0 + ky;
+                const int32_t slot = (y + 3 * p->pad_h + 3) % 3;
+                row[ky] = ring + slot * slot_bytes;
+                if (held[slot] != y) {
+                    mve_dw_ring_fill(p, image, y, cols, row[ky]);
+                    held[slot] = y;
+                }
+            }
+            for (gi = 0; gi < groups; ++gi) {
+                const int32_t pairs = p->out_w / 2;
+                r.w = wpack + gi * 72;
+                r.g = &rec[gi];
+                r.lanes = ch - 8 * gi;
+                for (c = 0; c < 2; ++c) { /* the pairs, then an odd last pixel */
+                    const int32_t first = c ? 2 * pairs : 0;
+                    r.pairs = c ? p->out_w - 2 * pairs : pairs;
+                    if (!r.pairs) {
+                        continue;
+                    }
+                    r.ch = c ? 0 : ch;
+                    r.out = out_row + first * ch + 8 * gi;
+                    for (ky = 0; ky < 3; ++ky) {
+                        r.p[ky] = row[ky] + gi * cols * 8 + first * stride * 8;
+                    }
+                    (stride == 1 ? mve_dw_row_s1 : mve_dw_row_s2)(&r);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 /* Loop order batch, output row, channel chunk, column: output rows are written in increasing
  * order and no input row above the current row's window is read again, the contract under
  * which the arena planner lets the output start inside the input (docs/codegen.md, streaming
@@ -181,6 +483,9 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
     int32_t c0, b, oy, ox, ky, kx, t, c;
     if (p->depth_multiplier != 1 || taps > MVE_DW_MAX_TAPS || ch > MVE_DW_MAX_C || ch <= 0) {
         return 0;
+    }
+    if (mve_dw_rows(p, input, filter, bias, multiplier, shift, output)) {
+        return 1;
     }
     mve_fill_s8(pad_row, (int8_t)(-p->input_offset), ch);
     for (ky = 0, t = 0; ky < p->k_h; ++ky) {

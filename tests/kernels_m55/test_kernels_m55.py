@@ -274,6 +274,56 @@ def mve_cases() -> list[tuple[str, bytes]]:
             _dw_model(rng, (1, 4, 5, 3), (1, 4, 5, 3), (3, 3), SAME, out_q=(0.0004, 0)),
         )
     )
+    # the 3x3 row kernels (ring of rearranged input rows, pairs of pixels, groups of 8
+    # channels): partial groups, odd widths, one-pixel rows, stride 2 SAME/VALID, batch 2
+    c.append(
+        (
+            "depthwise 3x3 SAME 24 ch odd width, batch 2 (rows)",
+            _dw_model(rng, (2, 4, 7, 24), (2, 4, 7, 24), (3, 3), {**SAME, **RELU6}),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 s2 VALID 13 ch (rows, partial second group)",
+            _dw_model(rng, (1, 7, 9, 13), (1, 3, 4, 13), (3, 3), {**VALID, **SAME2, "padding": 1}),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 s2 SAME 5 ch even width, zp -128 (rows, one partial group)",
+            _dw_model(rng, (1, 6, 8, 5), (1, 3, 4, 5), (3, 3), SAME2, in_q=(0.05, -128)),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 VALID 40 ch, one pixel per row (rows)",
+            _dw_model(rng, (1, 5, 3, 40), (1, 3, 1, 40), (3, 3), VALID, out_q=(0.0004, -3)),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 SAME 16 ch on a 1x1 image, no bias (rows)",
+            _dw_model(rng, (1, 1, 1, 16), (1, 1, 1, 16), (3, 3), SAME, bias=False),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 dilation 2 SAME 16 ch (pixel path)",
+            _dw_model(
+                rng,
+                (1, 6, 6, 16),
+                (1, 6, 6, 16),
+                (3, 3),
+                {**SAME, "dilation_w": 2, "dilation_h": 2},
+            ),
+        )
+    )
+    c.append(
+        (
+            "depthwise 24 ch over its own input (rows, streaming overlap)",
+            _overlapped_depthwise(rng, 24),
+        )
+    )
     c.append(
         (
             "depthwise 3x3 s2 SAME dm2 (reference fallback)",
