@@ -8,8 +8,9 @@
 #if REID_MVE
 /* Rows of the Helium ADD (mve_elementwise.h). Needs left_shift 20 and shifts <= 0 (multipliers
  * < 1: what the generator computes for ADD; add_s8 checks it). Per 4 elements: 27
- * instructions with two contiguous inputs, 16 with a one-value input. The loops are noinline
- * functions so that their register operands fit. */
+ * instructions with two contiguous inputs, 15 when they are long enough to pay for scaling
+ * each input through a 256-entry table first (add_table_row, 2 KiB of stack), 16 with a
+ * one-value input. The loops are noinline functions so that their register operands fit. */
 __attribute__((noinline)) static void add_pair_row(const add_params_t *p, const int8_t *a,
                                                    const int8_t *b, int8_t *o, int32_t n)
 {
@@ -41,6 +42,54 @@ __attribute__((noinline)) static void add_pair_row(const add_params_t *p, const 
                        [mo] "r"(p->output_multiplier), [oo] "r"(p->output_offset), [r1] "w"(r1),
                        [r2] "w"(r2), [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
                      : "q0", "q1", "q2", "lr", "memory");
+}
+
+/* Rows of at least this many elements (per call) scale their inputs through tables. */
+#define ADD_TABLE_MIN_ELEMENTS 512
+
+/* table[b] = requantize(((int8_t)b + offset) << 20, multiplier, shift) for every byte b: an
+ * input's scaled value depends on its byte only. shift <= 0. */
+static void add_scale_table(int32_t *table, int32_t offset, int32_t multiplier, int32_t shift)
+{
+    const int32x4_t m = vdupq_n_s32(multiplier);
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t neg_right = vdupq_n_s32(shift);
+    uint32x4_t b = vidupq_n_u32(0, 1);
+    int32_t i;
+    for (i = 0; i < 256; i += 4) {
+        int32x4_t x = vshrq_n_s32(vshlq_n_s32(vreinterpretq_s32_u32(b), 24), 24);
+        x = vshlq_n_s32(vaddq_n_s32(x, offset), 20);
+        vst1q_s32(table + i, requantize_x4_split(x, m, zero, neg_right));
+        b = vaddq_n_u32(b, 4);
+    }
+}
+
+/* The pair row with both inputs scaled by gathering from their tables (by input byte):
+ * 15 instructions per 4 elements. */
+__attribute__((noinline)) static void add_table_row(const add_params_t *p, const int32_t *t1,
+                                                    const int32_t *t2, const int8_t *a,
+                                                    const int8_t *b, int8_t *o, int32_t n)
+{
+    const int32x4_t ro = vdupq_n_s32(p->output_shift);
+    const int32x4_t lo = vdupq_n_s32(p->act_min);
+    const int32x4_t hi = vdupq_n_s32(p->act_max);
+    __asm__ volatile("dlstp.32 lr, %[n]\n"
+                     "1:\n\t"
+                     "vldrb.u32 q0, [%[a]], #4\n\t"
+                     "vldrb.u32 q1, [%[b]], #4\n\t"
+                     "vldrw.u32 q2, [%[t1], q0, uxtw #2]\n\t"
+                     "vldrw.u32 q3, [%[t2], q1, uxtw #2]\n\t"
+                     "vadd.i32 q0, q2, q3\n\t"
+                     RQ_ASM("q0", "mo", "ro")
+                     "vadd.i32 q0, q0, %[oo]\n\t"
+                     "vmax.s32 q0, q0, %q[lo]\n\t"
+                     "vmin.s32 q0, q0, %q[hi]\n\t"
+                     "vstrb.32 q0, [%[o]], #4\n\t"
+                     "letp lr, 1b"
+                     : [a] "+l"(a), [b] "+l"(b), [o] "+l"(o)
+                     : [n] "r"(n), [t1] "r"(t1), [t2] "r"(t2), [mo] "r"(p->output_multiplier),
+                       [oo] "r"(p->output_offset), [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
+                     : "q0", "q1", "q2", "q3", "lr", "memory");
 }
 
 /* x contiguous with offset ox, multiplier mx, shift sx; c the other input's scaled value. */
@@ -77,9 +126,18 @@ static void add_rows_mve(const void *params, const int8_t *in1, int32_t step1, i
                          int32_t rows, int32_t n)
 {
     const add_params_t *p = (const add_params_t *)params;
+    const int tables = inner1 && inner2 && rows * n >= ADD_TABLE_MIN_ELEMENTS;
+    int32_t t1[256];
+    int32_t t2[256];
     int32_t r;
+    if (tables) {
+        add_scale_table(t1, p->input1_offset, p->input1_multiplier, p->input1_shift);
+        add_scale_table(t2, p->input2_offset, p->input2_multiplier, p->input2_shift);
+    }
     for (r = 0; r < rows; ++r, in1 += step1, in2 += step2, out += n) {
-        if (inner1 && inner2) {
+        if (tables) {
+            add_table_row(p, t1, t2, in1, in2, out, n);
+        } else if (inner1 && inner2) {
             add_pair_row(p, in1, in2, out, n);
         } else if (inner1) {
             add_value_row(p, in1, p->input1_offset, p->input1_multiplier, p->input1_shift,

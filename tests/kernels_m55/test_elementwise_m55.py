@@ -102,6 +102,10 @@ def cases() -> list[tuple[str, bytes]]:
         for h, w, ch in ((5, 7, 1), (5, 7, 3), (4, 4, 16), (3, 5, 17), (2, 3, 40)):
             c.append((f"{op} same shape {h}x{w}x{ch}", _with_activation(op, (1, h, w, ch), "same")))
             c.append((f"{op} gate {h}x{w}x{ch}", _with_activation(op, (1, h, w, ch), "gate")))
+        for shape in ((1, 13, 11, 5), (1, 24, 24, 3), (1, 16, 16, 4)):  # >= 512: ADD's tables
+            label = "x".join(map(str, shape[1:]))
+            c.append((f"{op} same shape {label}", _with_activation(op, shape, "same")))
+            c.append((f"{op} gate {label}", _with_activation(op, shape, "gate")))
         c.append((f"{op} gate first", _with_activation(op, (1, 3, 5, 17), "gate", gate_first=True)))
         c.append((f"{op} batch 2 gate", _with_activation(op, (2, 3, 4, 9), "gate")))
         c.append((f"{op} constant gate", _binary(op, (1, 5, 7, 19), (1, 1, 1, 19), rng)))
@@ -162,7 +166,8 @@ REQUANTIZE = {"vqrdmulh.s32", "vrshl.s32", "vqadd.s32"}
 
 def test_the_rows_are_helium_code_and_the_reference_build_is_not(image, tmp_path):
     labels, models, inputs, elf, _ = image
-    for row in ("add_pair_row", "add_value_row", "mul_pair_row", "mul_value_row"):
+    assert "vldrw.u32" in mnemonics(elf, "add_table_row")  # the gathers from the tables
+    for row in ("add_pair_row", "add_table_row", "add_value_row", "mul_pair_row", "mul_value_row"):
         used = mnemonics(elf, row)
         loads = {m for m in used if m.startswith("vldrb")}
         stores = {m for m in used if m.startswith("vstrb")}
