@@ -5,11 +5,13 @@ counts around the 16 lanes (1, 3, 5, 16, 17, 40, 100), odd and even images, MEAN
 (keep_dims or not), over one axis, over the last axes (the contiguous-sum path) and over axes
 that are not one run (the reference fallback), reductions of more than 256 pixels (several
 int16 blocks), batch 2, windows clipped by SAME padding (AVERAGE_POOL_2D then divides by 4, 6
-and 9 taps), 1x1 windows, global windows, windows of more than 256 and more than 2048 taps
-(fallback), fused activations and zero points -128 / 127. Each model runs on a random input
-and on all-minimum and all-maximum inputs (the int16 block sums' bounds); every output byte is
-compared with the oracle's. The exactness of the average pool's division by multiplication is
-also checked for every sum it can meet with up to 300 taps.
+and 9 taps), 1x1 windows, global windows, windows of 256, 272 and more than 2048 taps
+(fallback), fused activations, zero points -128 / 127, pools writing over their own input
+(streaming overlap), plus 48 random models of the three ops from the code generator's fuzzer.
+Each model runs on a random input and on all-minimum and all-maximum inputs (the int16 block
+sums' bounds); every output byte is compared with the oracle's. The exactness of the average
+pool's division by multiplication is also checked for every sum it can meet with up to 300
+taps.
 """
 
 from __future__ import annotations
@@ -193,6 +195,24 @@ def cases() -> list[tuple[str, bytes]]:
     return c
 
 
+def fuzz_cases(n: int = 48, seed: int = 11) -> list[tuple[str, bytes]]:
+    """Random MEAN / MAX_POOL_2D / AVERAGE_POOL_2D models from the code generator's fuzzer
+    (scales 1e-4..10: multipliers above and below one, extreme zero points, any axes, SAME and
+    VALID windows, activations), fixed seed."""
+    from toolchain.codegen.fuzz import random_model
+
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        label, model = random_model(rng, ["MEAN", "MAX_POOL_2D", "AVERAGE_POOL_2D"])
+        try:
+            Oracle(model)
+        except Exception:  # the oracle's own prepare refuses it: not a valid model
+            continue
+        out.append(("fuzz " + label, model))
+    return out
+
+
 def _inputs(oracle: Oracle, rng) -> np.ndarray:
     shape = oracle.input_shape
     return np.stack(
@@ -208,7 +228,7 @@ def _inputs(oracle: Oracle, rng) -> np.ndarray:
 def image(tmp_path_factory):
     """(labels, models, inputs, ELF, QEMU result), built and run once."""
     tmp = tmp_path_factory.mktemp("m55_pool_mean")
-    labels, models = zip(*cases(), strict=True)
+    labels, models = zip(*(cases() + fuzz_cases()), strict=True)
     rng = np.random.default_rng(3)
     inputs = [_inputs(Oracle(m), rng) for m in models]
     elf = build_m55_image(tmp / "fw", list(models), inputs)
@@ -230,7 +250,7 @@ def test_every_case_matches_the_oracle_on_qemu_m55(image):
                     f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
                     f"first at {bad[:5].tolist()}"
                 )
-    assert len(models) > 50
+    assert len(models) > 100
     assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
 
 
