@@ -39,7 +39,10 @@ static inline int avg_mve_use16(int32_t d)
 
 /* Channels in lanes, 16 per step (the last 1..15 predicated): each window row is summed in
  * int16 lanes (VLDRB.S16, exact up to 256 pixels) and widened into int32 before a row would
- * take the block past 256 pixels (pool_mve_add16 / pool_mve_widen16).
+ * take the block past 256 pixels (pool_mve_add16 / pool_mve_widen16). Windows of <= 256 taps
+ * whose int16 division is exact (avg_mve_use16: 39 counts, among them 2..26, 32, 64, 128 and
+ * 256) keep their int16 sums and divide eight lanes at a time (avg_mve_divide16); rows two
+ * pixels wide of 16 channels are unrolled (OSNet's 2x2 pools).
  *
  * The division: the reference computes, with d = taps read and C99 truncation,
  * avg = acc > 0 ? (acc + d/2) / d : (acc - d/2) / d, that is sign(acc) * floor(u / d) with
@@ -47,8 +50,9 @@ static inline int avg_mve_use16(int32_t d)
  * (2u * m) >> 32 (VMULH.U32) with m = ceil(2^31 / d) <= 2^31: with e = m * d - 2^31 in [0, d),
  * u * m / 2^31 = u / d + u * e / (d * 2^31), and the excess stays below 1/d (so the floor is
  * unchanged) when u * e < 2^31; u <= 128 * d + d / 2 and e < d make that hold for every
- * d <= 4087. 2u < 2^32 too. tests/kernels_m55/test_pool_mean_m55.py also checks it for every
- * u and d <= 300 and on qemu-m55 against the oracle.
+ * d <= 4087. 2u < 2^32 too. The int16 form is the same argument with 2^16 (and without the
+ * doubling). tests/kernels_m55/test_pool_mean_m55.py checks both for every u and d <= 300,
+ * and the kernel on qemu-m55 against the oracle.
  * Returns 0, having written nothing, for windows of more than AVG_MVE_MAX_TAPS taps or wider
  * than POOL_MVE_BLOCK. */
 static int average_pool_2d_s8_mve(const pool_params_t *p, const int8_t *input, int8_t *output)
