@@ -24,8 +24,24 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "configs" / "quickstart.yaml"
 # Small enough for the virtual board's UART (~20-30 kB/s): 64x32 crops, few identities.
-TINY_DATASET = dict(identities=24, images_per_id=6, query_per_id=1, test_fraction=0.5, seed=3,
-                    height=64, width=32)
+TINY_DATASET = dict(
+    identities=24, images_per_id=6, query_per_id=1, test_fraction=0.5, seed=3, height=64, width=32
+)
+
+
+QEMU_TOOLS = ("qemu-system-arm", "arm-none-eabi-gcc")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `qemu` (the virtual Cortex-M55 board) share one xdist group and are
+    skipped, naming what is missing, where the board's tools are not installed (make setup)."""
+    missing = [tool for tool in QEMU_TOOLS if shutil.which(tool) is None]
+    for item in items:
+        if item.get_closest_marker("qemu") is not None:
+            item.add_marker(pytest.mark.xdist_group("qemu"))
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)} (make setup)"))
 
 
 def _shared_dir(tmp_path_factory, name: str) -> Path:
@@ -91,8 +107,11 @@ def trained_quickstart(tmp_path_factory, tiny_dataset) -> TrainedQuickstart:
                 shutil.rmtree(run_dir)
             env = dict(os.environ, DATA_DIR=str(tiny_dataset))
             cmd = [
-                str(ROOT / ".venv" / "bin" / "reidtool") if (ROOT / ".venv").exists() else "reidtool",
-                "run", str(QUICKSTART),
+                str(ROOT / ".venv" / "bin" / "reidtool")
+                if (ROOT / ".venv").exists()
+                else "reidtool",
+                "run",
+                str(QUICKSTART),
                 "operation_mode=chain_tqe",
                 f"hydra.run.dir={run_dir}",
                 f"mlflow.uri={shared / 'mlruns'}",
@@ -101,7 +120,8 @@ def trained_quickstart(tmp_path_factory, tiny_dataset) -> TrainedQuickstart:
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
             if proc.returncode != 0:
                 raise RuntimeError(
-                    f"quickstart training failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+                    f"quickstart training failed ({proc.returncode}):\n"
+                    f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
                 )
             (shared / "done").write_text("ok")
     metrics = json.loads((run_dir / "metrics.json").read_text())

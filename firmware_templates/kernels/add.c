@@ -19,23 +19,16 @@ __attribute__((noinline)) static void add_pair_row(const add_params_t *p, const 
     const int32x4_t ro = vdupq_n_s32(p->output_shift);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
     const int32x4_t hi = vdupq_n_s32(p->act_max);
-    __asm__ volatile("dlstp.32 lr, %[n]\n"
-                     "1:\n\t"
-                     "vldrb.s32 q0, [%[a]], #4\n\t"
-                     "vldrb.s32 q1, [%[b]], #4\n\t"
-                     "vadd.i32 q0, q0, %[o1]\n\t"
-                     "vadd.i32 q1, q1, %[o2]\n\t"
+    __asm__ volatile(EW_LOOP
+                     EW_LOAD("q0", "a", "o1")
+                     EW_LOAD("q1", "b", "o2")
                      "vshl.i32 q0, q0, #20\n\t"
                      "vshl.i32 q1, q1, #20\n\t"
                      RQ_ASM("q0", "m1", "r1")
                      RQ_ASM("q1", "m2", "r2")
                      "vadd.i32 q0, q0, q1\n\t"
                      RQ_ASM("q0", "mo", "ro")
-                     "vadd.i32 q0, q0, %[oo]\n\t"
-                     "vmax.s32 q0, q0, %q[lo]\n\t"
-                     "vmin.s32 q0, q0, %q[hi]\n\t"
-                     "vstrb.32 q0, [%[o]], #4\n\t"
-                     "letp lr, 1b"
+                     EW_STORE
                      : [a] "+l"(a), [b] "+l"(b), [o] "+l"(o)
                      : [n] "r"(n), [o1] "r"(p->input1_offset), [o2] "r"(p->input2_offset),
                        [m1] "r"(p->input1_multiplier), [m2] "r"(p->input2_multiplier),
@@ -73,19 +66,14 @@ __attribute__((noinline)) static void add_table_row(const add_params_t *p, const
     const int32x4_t ro = vdupq_n_s32(p->output_shift);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
     const int32x4_t hi = vdupq_n_s32(p->act_max);
-    __asm__ volatile("dlstp.32 lr, %[n]\n"
-                     "1:\n\t"
+    __asm__ volatile(EW_LOOP
                      "vldrb.u32 q0, [%[a]], #4\n\t"
                      "vldrb.u32 q1, [%[b]], #4\n\t"
                      "vldrw.u32 q2, [%[t1], q0, uxtw #2]\n\t"
                      "vldrw.u32 q3, [%[t2], q1, uxtw #2]\n\t"
                      "vadd.i32 q0, q2, q3\n\t"
                      RQ_ASM("q0", "mo", "ro")
-                     "vadd.i32 q0, q0, %[oo]\n\t"
-                     "vmax.s32 q0, q0, %q[lo]\n\t"
-                     "vmin.s32 q0, q0, %q[hi]\n\t"
-                     "vstrb.32 q0, [%[o]], #4\n\t"
-                     "letp lr, 1b"
+                     EW_STORE
                      : [a] "+l"(a), [b] "+l"(b), [o] "+l"(o)
                      : [n] "r"(n), [t1] "r"(t1), [t2] "r"(t2), [mo] "r"(p->output_multiplier),
                        [oo] "r"(p->output_offset), [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
@@ -101,19 +89,13 @@ __attribute__((noinline)) static void add_value_row(const add_params_t *p, const
     const int32x4_t ro = vdupq_n_s32(p->output_shift);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
     const int32x4_t hi = vdupq_n_s32(p->act_max);
-    __asm__ volatile("dlstp.32 lr, %[n]\n"
-                     "1:\n\t"
-                     "vldrb.s32 q0, [%[x]], #4\n\t"
-                     "vadd.i32 q0, q0, %[ox]\n\t"
+    __asm__ volatile(EW_LOOP
+                     EW_LOAD("q0", "x", "ox")
                      "vshl.i32 q0, q0, #20\n\t"
                      RQ_ASM("q0", "mx", "rx")
                      "vadd.i32 q0, q0, %[c]\n\t"
                      RQ_ASM("q0", "mo", "ro")
-                     "vadd.i32 q0, q0, %[oo]\n\t"
-                     "vmax.s32 q0, q0, %q[lo]\n\t"
-                     "vmin.s32 q0, q0, %q[hi]\n\t"
-                     "vstrb.32 q0, [%[o]], #4\n\t"
-                     "letp lr, 1b"
+                     EW_STORE
                      : [x] "+l"(x), [o] "+l"(o)
                      : [n] "r"(n), [ox] "r"(ox), [mx] "r"(mx), [c] "r"(c),
                        [mo] "r"(p->output_multiplier), [oo] "r"(p->output_offset), [rx] "w"(rx),
@@ -127,27 +109,28 @@ static void add_rows_mve(const void *params, const int8_t *in1, int32_t step1, i
 {
     const add_params_t *p = (const add_params_t *)params;
     const int tables = inner1 && inner2 && rows * n >= ADD_TABLE_MIN_ELEMENTS;
+    const int32_t offset[2] = {p->input1_offset, p->input2_offset};
+    const int32_t multiplier[2] = {p->input1_multiplier, p->input2_multiplier};
+    const int32_t shift[2] = {p->input1_shift, p->input2_shift};
     int32_t t1[256];
     int32_t t2[256];
     int32_t r;
     if (tables) {
-        add_scale_table(t1, p->input1_offset, p->input1_multiplier, p->input1_shift);
-        add_scale_table(t2, p->input2_offset, p->input2_multiplier, p->input2_shift);
+        add_scale_table(t1, offset[0], multiplier[0], shift[0]);
+        add_scale_table(t2, offset[1], multiplier[1], shift[1]);
     }
     for (r = 0; r < rows; ++r, in1 += step1, in2 += step2, out += n) {
         if (tables) {
             add_table_row(p, t1, t2, in1, in2, out, n);
         } else if (inner1 && inner2) {
             add_pair_row(p, in1, in2, out, n);
-        } else if (inner1) {
-            add_value_row(p, in1, p->input1_offset, p->input1_multiplier, p->input1_shift,
-                          requantize(((int32_t)in2[0] + p->input2_offset) * (1 << p->left_shift),
-                                     p->input2_multiplier, p->input2_shift),
-                          out, n);
-        } else {
-            add_value_row(p, in2, p->input2_offset, p->input2_multiplier, p->input2_shift,
-                          requantize(((int32_t)in1[0] + p->input1_offset) * (1 << p->left_shift),
-                                     p->input1_multiplier, p->input1_shift),
+        } else {  /* x: the contiguous input (k), the other one value for the row */
+            const int k = inner1 ? 0 : 1;
+            const int8_t *x = k ? in2 : in1;
+            const int8_t *value = k ? in1 : in2;
+            add_value_row(p, x, offset[k], multiplier[k], shift[k],
+                          requantize(((int32_t)value[0] + offset[1 - k]) * (1 << p->left_shift),
+                                     multiplier[1 - k], shift[1 - k]),
                           out, n);
         }
     }

@@ -15,20 +15,13 @@ __attribute__((noinline)) static void mul_pair_row(const mul_params_t *p, const 
     const int32x4_t right = vdupq_n_s32(p->output_shift < 0 ? p->output_shift : 0);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
     const int32x4_t hi = vdupq_n_s32(p->act_max);
-    __asm__ volatile("dlstp.32 lr, %[n]\n"
-                     "1:\n\t"
-                     "vldrb.s32 q0, [%[a]], #4\n\t"
-                     "vldrb.s32 q1, [%[b]], #4\n\t"
-                     "vadd.i32 q0, q0, %[o1]\n\t"
-                     "vadd.i32 q1, q1, %[o2]\n\t"
+    __asm__ volatile(EW_LOOP
+                     EW_LOAD("q0", "a", "o1")
+                     EW_LOAD("q1", "b", "o2")
                      "vmul.i32 q0, q0, q1\n\t"
                      "vshl.s32 q0, q0, %q[left]\n\t"
                      RQ_ASM("q0", "m", "right")
-                     "vadd.i32 q0, q0, %[oo]\n\t"
-                     "vmax.s32 q0, q0, %q[lo]\n\t"
-                     "vmin.s32 q0, q0, %q[hi]\n\t"
-                     "vstrb.32 q0, [%[o]], #4\n\t"
-                     "letp lr, 1b"
+                     EW_STORE
                      : [a] "+l"(a), [b] "+l"(b), [o] "+l"(o)
                      : [n] "r"(n), [o1] "r"(p->input1_offset), [o2] "r"(p->input2_offset),
                        [m] "r"(p->output_multiplier), [oo] "r"(p->output_offset),
@@ -44,18 +37,12 @@ __attribute__((noinline)) static void mul_value_row(const mul_params_t *p, const
     const int32x4_t right = vdupq_n_s32(p->output_shift < 0 ? p->output_shift : 0);
     const int32x4_t lo = vdupq_n_s32(p->act_min);
     const int32x4_t hi = vdupq_n_s32(p->act_max);
-    __asm__ volatile("dlstp.32 lr, %[n]\n"
-                     "1:\n\t"
-                     "vldrb.s32 q0, [%[x]], #4\n\t"
-                     "vadd.i32 q0, q0, %[ox]\n\t"
+    __asm__ volatile(EW_LOOP
+                     EW_LOAD("q0", "x", "ox")
                      "vmul.i32 q0, q0, %[c]\n\t"
                      "vshl.s32 q0, q0, %q[left]\n\t"
                      RQ_ASM("q0", "m", "right")
-                     "vadd.i32 q0, q0, %[oo]\n\t"
-                     "vmax.s32 q0, q0, %q[lo]\n\t"
-                     "vmin.s32 q0, q0, %q[hi]\n\t"
-                     "vstrb.32 q0, [%[o]], #4\n\t"
-                     "letp lr, 1b"
+                     EW_STORE
                      : [x] "+l"(x), [o] "+l"(o)
                      : [n] "r"(n), [ox] "r"(ox), [c] "r"(c), [m] "r"(p->output_multiplier),
                        [oo] "r"(p->output_offset), [left] "w"(left), [right] "w"(right),
@@ -72,10 +59,11 @@ static void mul_rows_mve(const void *params, const int8_t *in1, int32_t step1, i
     for (r = 0; r < rows; ++r, in1 += step1, in2 += step2, out += n) {
         if (inner1 && inner2) {
             mul_pair_row(p, in1, in2, out, n);
-        } else if (inner1) {  /* the product is symmetric */
-            mul_value_row(p, in1, p->input1_offset, (int32_t)in2[0] + p->input2_offset, out, n);
-        } else {
-            mul_value_row(p, in2, p->input2_offset, (int32_t)in1[0] + p->input1_offset, out, n);
+        } else {  /* the product is symmetric: x the contiguous input, the other one value */
+            const int8_t *x = inner1 ? in1 : in2;
+            const int32_t c = inner1 ? (int32_t)in2[0] + p->input2_offset
+                                     : (int32_t)in1[0] + p->input1_offset;
+            mul_value_row(p, x, inner1 ? p->input1_offset : p->input2_offset, c, out, n);
         }
     }
 }

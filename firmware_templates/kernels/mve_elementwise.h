@@ -28,6 +28,19 @@
 #if REID_MVE
 #include "requantize.h"
 
+/* Pieces of the rows' assembly loops (operands named n, o, oo, lo, hi; the result in q0):
+ * EW_LOOP runs DLSTP.32 over n elements; EW_LOAD(Q, P, OFF) loads 4 bytes from [P] widened to
+ * int32 and adds OFF; EW_STORE adds the output offset, clamps to [lo, hi], stores 4 bytes to
+ * [o] and closes the loop. */
+#define EW_LOOP "dlstp.32 lr, %[n]\n1:\n\t"
+#define EW_LOAD(Q, P, OFF) "vldrb.s32 " Q ", [%[" P "]], #4\n\tvadd.i32 " Q ", " Q ", %[" OFF "]\n\t"
+#define EW_STORE                                                                               \
+    "vadd.i32 q0, q0, %[oo]\n\t"                                                               \
+    "vmax.s32 q0, q0, %q[lo]\n\t"                                                              \
+    "vmin.s32 q0, q0, %q[hi]\n\t"                                                              \
+    "vstrb.32 q0, [%[o]], #4\n\t"                                                              \
+    "letp lr, 1b"
+
 /* `rows` rows of n elements: row r reads in1 + r * step1 and in2 + r * step2, walking each
  * with stride inner1 / inner2 (1, or 0: one value for the row), and writes out + r * n. */
 typedef void (*mve_rows_fn)(const void *params, const int8_t *in1, int32_t step1,

@@ -82,8 +82,6 @@ def test_host_matches_oracle(int8_model, tmp_path):
 
 
 @pytest.mark.qemu
-@pytest.mark.xdist_group("qemu")
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="needs qemu-system-arm")
 def test_qemu_m55_matches_oracle(int8_model, tmp_path):
     _check_board(int8_model, tmp_path, "qemu-m55")
 

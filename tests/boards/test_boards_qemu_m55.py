@@ -15,14 +15,7 @@ from toolchain.boards.build import build_project
 from toolchain.boards.flash import flash
 from toolchain.boards.process import PID_FILE, read_record, stop_boards
 
-pytestmark = [
-    pytest.mark.qemu,
-    pytest.mark.xdist_group("qemu"),
-    pytest.mark.skipif(
-        shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-        reason="needs qemu-system-arm and arm-none-eabi-gcc",
-    ),
-]
+pytestmark = pytest.mark.qemu  # tests/conftest.py: xdist group, skipped without the tools
 
 
 @pytest.fixture(scope="module")

@@ -87,10 +87,6 @@ def test_host_board(trained_quickstart, tmp_path):
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(
-    not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
-    reason="needs arm-none-eabi-gcc and qemu-system-arm (make setup)",
-)
 def test_qemu_m55_through_the_ci_script(trained_quickstart, tmp_path):
     """scripts/hil.sh, as the CI job runs it, with a gate on the device mAP."""
     tq = trained_quickstart

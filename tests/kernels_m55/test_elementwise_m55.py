@@ -12,8 +12,6 @@ the reference build is not.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from m55_harness import (
@@ -28,14 +26,7 @@ from toolchain.codegen.tflite_writer import TensorSpec as T
 from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.oracle import Oracle
 
-pytestmark = [
-    pytest.mark.qemu,
-    pytest.mark.xdist_group("qemu"),
-    pytest.mark.skipif(
-        shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-        reason="needs qemu-system-arm and arm-none-eabi-gcc",
-    ),
-]
+pytestmark = pytest.mark.qemu  # tests/conftest.py: xdist group, skipped without the tools
 
 RELU, RELU6 = 1, 3
 

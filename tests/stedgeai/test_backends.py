@@ -95,7 +95,6 @@ def test_generate_runs_the_exact_command_and_parses_the_report(fake, tiny_model,
 
 @needs_arm
 @pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm missing")
 def test_stedgeai_project_serves_the_same_protocol_on_qemu(fake, tiny_model, tmp_path):
     from host.session import BoardSession
     from host.transport import open_transport
