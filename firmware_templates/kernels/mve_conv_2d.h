@@ -352,32 +352,6 @@ __attribute__((noinline)) static void mve_conv_pairs2(mve_conv_pairs_t *s)
 #undef MVE_CONV_PAIR_DOT2
 #undef MVE_CONV_PAIR_REQUANT
 
-/* Position of an output pixel (batch, row, column) and its receptive field: straight from the
- * input for a 1x1 convolution, else im2col into col. */
-typedef struct {
-    int32_t b, oy, ox;
-} mve_conv_at_t;
-
-static inline const int8_t *mve_conv_field(const conv_2d_params_t *p, const int8_t *input,
-                                           int direct, int8_t zp, mve_conv_at_t *at, int8_t *col)
-{
-    const int8_t *image = input + at->b * p->in_h * p->in_w * p->in_c;
-    const int32_t in_y0 = at->oy * p->stride_h - p->pad_h;
-    const int32_t in_x0 = at->ox * p->stride_w - p->pad_w;
-    if (++at->ox == p->out_w) {
-        at->ox = 0;
-        if (++at->oy == p->out_h) {
-            at->oy = 0;
-            ++at->b;
-        }
-    }
-    if (direct) {
-        return image + (in_y0 * p->in_w + in_x0) * p->in_c;
-    }
-    mve_conv_im2col(p, image, in_y0, in_x0, zp, col);
-    return col;
-}
-
 /* The 1..3 channels [c, cn) of a chunk left after its groups of four, for one pixel. */
 static inline void mve_conv_tail(const int8_t *row, int32_t k, const int8_t *w_chunk,
                                  const int32_t *constant, const int32_t *mult,
@@ -393,6 +367,60 @@ static inline void mve_conv_tail(const int8_t *row, int32_t k, const int8_t *w_c
                             p->act_min, p->act_max, cn - c);
 }
 
+/* One chunk of output channels prepared for a layer: what a run of pixels needs. */
+typedef struct {
+    const conv_2d_params_t *p;
+    int32_t k, c0, cn, c4;
+    const int8_t *w_chunk;
+    const int32_t *constant, *mult, *shift; /* of the chunk */
+    const mve_conv_group_t *groups;
+    mve_conv_pairs_t *pairs; /* pair kernels (k <= MVE_CONV_PAIR_MAX_K), else NULL */
+} mve_conv_chunk_t;
+
+/* `count` output pixels whose rows of k bytes lie x_step bytes apart from x on, outputs from
+ * out on (the chunk's first channel) out_c apart: the pair kernel in one call (and one for an
+ * odd last pixel), or the general one per pixel; then the 1..3 channels after the groups. */
+static inline void mve_conv_run(const mve_conv_chunk_t *ck, const int8_t *x, int32_t x_step,
+                                int8_t *out, int32_t count)
+{
+    const conv_2d_params_t *p = ck->p;
+    int32_t j;
+    if (ck->c4 && ck->pairs) {
+        mve_conv_pairs_t *s = ck->pairs;
+        void (*kernel)(mve_conv_pairs_t *) = ck->k <= 16 ? mve_conv_pairs1 : mve_conv_pairs2;
+        s->x = x;
+        s->x_step = x_step;
+        s->out = out;
+        s->out_step = p->out_c;
+        s->pairs = count / 2;
+        if (s->pairs) {
+            kernel(s);
+        }
+        if (count & 1) { /* the last pixel alone: computed twice into the same bytes */
+            s->x = x + (count - 1) * x_step;
+            s->x_step = 0;
+            s->out = out + (count - 1) * p->out_c;
+            s->out_step = 0;
+            s->pairs = 1;
+            kernel(s);
+        }
+    } else if (ck->c4) {
+        for (j = 0; j < count; ++j) {
+            mve_conv_pixel(x + j * x_step, ck->k, ck->w_chunk, ck->groups, out + j * p->out_c,
+                           ck->c4 / 4, p->output_offset, p->act_min, p->act_max);
+        }
+    }
+    if (ck->c4 < ck->cn) { /* 1..3 channels left: one inner product each */
+        for (j = 0; j < count; ++j) {
+            mve_conv_tail(x + j * x_step, ck->k, ck->w_chunk, ck->constant, ck->mult, ck->shift,
+                          p, ck->c4, ck->cn, out + j * p->out_c);
+        }
+    }
+}
+
+/* Pixels go to the kernels in runs: a whole 1x1 stride-1 layer at once (its rows are the
+ * input), an output row of a 1x1 strided one, and for other kernels as many pixels of an output
+ * row as their im2col rows fit the buffer (MVE_CONV_MAX_K / K). */
 static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
                                  const int8_t *filter, const int32_t *bias,
                                  const int32_t *multiplier, const int32_t *shift, int8_t *output)
@@ -401,31 +429,47 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
     const int pair = k <= MVE_CONV_PAIR_MAX_K;
     const int32_t kpad = k <= 16 ? 16 : 32; /* packed row length of the pair kernels */
-    const int32_t n = p->batches * p->out_h * p->out_w;
+    /* a 1x1 stride-1 convolution: the rows of consecutive output pixels follow each other */
+    const int flat = direct && p->stride_h == 1 && p->stride_w == 1;
+    const int32_t row_bytes = p->k_w * p->in_c;
+    const int32_t line = p->in_w * p->in_c;
     /* zp fits int8: the input is int8 and input_offset = -zero_point. */
     const int8_t zp = (int8_t)(-p->input_offset);
     int8_t col[MVE_CONV_MAX_K] __attribute__((aligned(16)));
     mve_conv_group_t groups[MVE_CONV_CHUNK / 4] __attribute__((aligned(16)));
     int32_t constant[MVE_CONV_CHUNK] __attribute__((aligned(16)));
     int8_t packed[MVE_CONV_CHUNK * MVE_CONV_PAIR_MAX_K] __attribute__((aligned(16)));
-    /* a 1x1 stride-1 convolution: the rows of consecutive output pixels follow each other */
-    const int flat = direct && p->stride_h == 1 && p->stride_w == 1;
     mve_conv_pairs_t pairs __attribute__((aligned(16)));
-    int32_t c0, c, j, i;
+    mve_conv_chunk_t ck;
+    int32_t c0, c, j, b, oy, ox, m, ky;
     if (k > MVE_CONV_MAX_K || k <= 0) {
         return 0;
     }
+    pairs.k = k;
     pairs.output_offset = p->output_offset;
+    pairs.w = packed;
+    pairs.g = groups;
     for (j = 0; j < 4; ++j) {
         pairs.lo[j] = p->act_min;
         pairs.hi[j] = p->act_max;
     }
+    ck.p = p;
+    ck.k = k;
+    ck.constant = constant;
+    ck.groups = groups;
+    ck.pairs = pair ? &pairs : 0;
     for (c0 = 0; c0 < p->out_c; c0 += MVE_CONV_CHUNK) {
         const int32_t cn = p->out_c - c0 < MVE_CONV_CHUNK ? p->out_c - c0 : MVE_CONV_CHUNK;
         const int32_t c4 = cn & ~3;
         const int8_t *w_chunk = filter + c0 * k;
         const int32_t *mult = multiplier + c0;
-        mve_conv_at_t at = {0, 0, 0};
+        ck.c0 = c0;
+        ck.cn = cn;
+        ck.c4 = c4;
+        ck.w_chunk = w_chunk;
+        ck.mult = mult;
+        ck.shift = shift + c0;
+        pairs.groups = c4 / 4;
         /* |input_offset * sum w| <= 128 * k * 128, int32 for k <= 2048. */
         for (c = 0; c < cn; ++c) {
             constant[c] = p->input_offset * mve_sum_s8(w_chunk + c * k, k) +
@@ -445,48 +489,39 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
                 mve_copy_s8(packed + slot * kpad, w_chunk + c * k, k);
             }
         }
-        if (!pair) {
-            for (i = 0; i < n; ++i) {
-                int8_t *out0 = output + i * p->out_c + c0;
-                const int8_t *row0 = mve_conv_field(p, input, direct, zp, &at, col);
-                if (c4) {
-                    mve_conv_pixel(row0, k, w_chunk, groups, out0, c4 / 4, p->output_offset,
-                                   p->act_min, p->act_max);
-                }
-                if (c4 < cn) { /* 1..3 channels left: one inner product each */
-                    mve_conv_tail(row0, k, w_chunk, constant, mult, shift + c0, p, c4, cn, out0);
-                }
-            }
+        if (flat) {
+            mve_conv_run(&ck, input, k, output + c0, p->batches * p->out_h * p->out_w);
             continue;
         }
-        pairs.k = k;
-        pairs.groups = c4 / 4;
-        pairs.w = packed;
-        pairs.g = groups;
-        for (i = 0; i < n; i += 2) {
-            /* an odd last pixel is computed twice into the same bytes */
-            const int two = i + 1 < n;
-            const int8_t *row0 = flat ? input + i * k : mve_conv_field(p, input, direct, zp, &at, col);
-            const int8_t *row1 = !two  ? row0
-                                 : flat ? row0 + k
-                                        : mve_conv_field(p, input, direct, zp, &at, col + 1024);
-            pairs.x = row0;
-            pairs.x_step = (int32_t)(row1 - row0);
-            pairs.out = output + i * p->out_c + c0;
-            pairs.out_step = two ? p->out_c : 0;
-            pairs.pairs = 1;
-            if (flat && c4 == cn && two) { /* every pair of the rest in one call */
-                pairs.pairs = (n - i) / 2;
-                i += 2 * (pairs.pairs - 1);
-            }
-            if (c4) {
-                (k <= 16 ? mve_conv_pairs1 : mve_conv_pairs2)(&pairs);
-            }
-            if (c4 < cn) {
-                int8_t *out0 = output + i * p->out_c + c0;
-                mve_conv_tail(row0, k, w_chunk, constant, mult, shift + c0, p, c4, cn, out0);
-                mve_conv_tail(row1, k, w_chunk, constant, mult, shift + c0, p, c4, cn,
-                              out0 + pairs.out_step);
+        for (b = 0; b < p->batches; ++b) {
+            const int8_t *image = input + b * p->in_h * line;
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+                const int rows_in = in_y0 >= 0 && in_y0 + (p->k_h - 1) * p->dilation_h < p->in_h;
+                int8_t *out_row = output + (b * p->out_h + oy) * p->out_w * p->out_c + c0;
+                if (direct) {
+                    mve_conv_run(&ck, image + in_y0 * line, p->stride_w * p->in_c, out_row,
+                                 p->out_w);
+                    continue;
+                }
+                for (ox = 0; ox < p->out_w; ox += m) {
+                    m = p->out_w - ox < MVE_CONV_MAX_K / k ? p->out_w - ox : MVE_CONV_MAX_K / k;
+                    for (j = 0; j < m; ++j) {
+                        const int32_t in_x0 = (ox + j) * p->stride_w - p->pad_w;
+                        int8_t *dst = col + j * k;
+                        if (rows_in && p->dilation_w == 1 && in_x0 >= 0 &&
+                            in_x0 + p->k_w <= p->in_w) { /* inside: one copy per row */
+                            const int8_t *src = image + in_y0 * line + in_x0 * p->in_c;
+                            for (ky = 0; ky < p->k_h; ++ky) {
+                                mve_copy_s8(dst + ky * row_bytes, src, row_bytes);
+                                src += p->dilation_h * line;
+                            }
+                        } else {
+                            mve_conv_im2col(p, image, in_y0, in_x0, zp, dst);
+                        }
+                    }
+                    mve_conv_run(&ck, col, k, out_row + ox * p->out_c, m);
+                }
             }
         }
     }

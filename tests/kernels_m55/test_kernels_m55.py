@@ -233,6 +233,18 @@ def mve_cases() -> list[tuple[str, bytes]]:
     )
     c.append(
         (
+            "conv 3x3 SAME 100->6 (im2col runs of 2 pixels)",
+            _conv_model(rng, (1, 3, 5, 100), (1, 3, 5, 6), (3, 3), SAME, out_q=(1.0, 1)),
+        )
+    )
+    c.append(
+        (
+            "conv 3x3 s2 SAME 3->8 width 160 (im2col runs of 75 pixels, odd rest)",
+            _conv_model(rng, (1, 3, 160, 3), (1, 2, 80, 8), (3, 3), SAME2, out_q=(0.2, -1)),
+        )
+    )
+    c.append(
+        (
             "conv 1x1 17->4, 3 pixels",
             _conv_model(rng, (1, 1, 3, 17), (1, 1, 3, 4), (1, 1), SAME, out_q=(0.0004, 2)),
         )
