@@ -16,7 +16,6 @@ taps.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +27,7 @@ from toolchain.codegen.tflite_writer import TensorSpec as T
 from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.oracle import Oracle
 
-pytestmark = [
-    pytest.mark.qemu,
-    pytest.mark.xdist_group("qemu"),
-    pytest.mark.skipif(
-        shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-        reason="needs qemu-system-arm and arm-none-eabi-gcc",
-    ),
-]
+pytestmark = pytest.mark.qemu  # tests/conftest.py: xdist group, skipped without the tools
 
 CHANNELS = (1, 3, 5, 16, 17, 40, 100)
 RELU6, RELU = 3, 1
@@ -265,14 +257,14 @@ def test_the_streaming_cases_overlap_their_input():
 
 
 def _use16(d: int) -> bool:
-    """average_pool_2d.c's avg_mve_use16: the int16 division is proven exact for d."""
+    """mve_average_pool_2d.h's avg_mve_use16: the int16 division is proven exact for d."""
     return 2 <= d <= 256 and (128 * d + d // 2) * ((0xFFFF // d + 1) * d - 0x10000) < 0x10000
 
 
 def test_average_division_by_multiplication_is_exact():
     """floor(u / d) = (2u * ceil(2^31 / d)) >> 32 for every u <= 128 d + d / 2 the average
     pool meets (d taps of int8, rounding offset d / 2), d = 1..300, and
-    (u * ceil(2^16 / d)) >> 16 for the d that avg_mve_use16 admits (average_pool_2d.c)."""
+    (u * ceil(2^16 / d)) >> 16 for the d that avg_mve_use16 admits (mve_average_pool_2d.h)."""
     admitted = 0
     for d in range(1, 301):
         u = np.arange(0, 128 * d + d // 2 + 1, dtype=np.uint64)
