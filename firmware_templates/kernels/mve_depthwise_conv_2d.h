@@ -181,17 +181,18 @@ typedef struct {
     int32_t constant[2][4], multiplier[2][4], left[2][4], neg_right[2][4];
 } mve_dw8_group_t;
 
-/* One call: `pairs` pairs of output pixels of one row and one group; p[ky] points at the
- * first pixel's window column in ring row ky (group base + 8 * column), out at its 8 outputs,
- * ch bytes to the second pixel's (0: one pixel, written last so the phantom second one is
- * overwritten). */
+/* One call: `pairs` pairs of output pixels of one row, for `groups` groups; p[ky] points at
+ * the first pixel's window column in ring row ky of the first group (group base + 8 * column,
+ * the next group group_bytes further), out at its 8 outputs, ch bytes to the second pixel's
+ * (0: one pixel, written last so the phantom second one is overwritten); w, g, lanes: the first
+ * group's weights, record and channel count. The call advances the fields it walks. */
 typedef struct {
     const int8_t *p[3];
     int8_t *out;
     int32_t ch, pairs;
     const int8_t *w;
     const mve_dw8_group_t *g;
-    int32_t output_offset, lanes, unused[2];
+    int32_t output_offset, lanes, group_bytes, groups;
     int16_t lo[8], hi[8];
 } mve_dw_row_t;
 
@@ -199,7 +200,9 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
                    offsetof(mve_dw_row_t, pairs) == 20 && offsetof(mve_dw_row_t, w) == 24 &&
                    offsetof(mve_dw_row_t, g) == 28 &&
                    offsetof(mve_dw_row_t, output_offset) == 32 &&
-                   offsetof(mve_dw_row_t, lanes) == 36 && offsetof(mve_dw_row_t, lo) == 48 &&
+                   offsetof(mve_dw_row_t, lanes) == 36 &&
+                   offsetof(mve_dw_row_t, group_bytes) == 40 &&
+                   offsetof(mve_dw_row_t, groups) == 44 && offsetof(mve_dw_row_t, lo) == 48 &&
                    offsetof(mve_dw_row_t, hi) == 64,
                "mve_dw_row_t: the assembly's offsets");
 
@@ -238,20 +241,36 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
     "vrshl.s32 " a ", " a ", q0\n\t"
 #define MVE_DW_ROW_ASM(KY)                                                                         \
     __asm__ volatile(                                                                             \
-        "ldr %[p0], [%[s], #36]\n\t"                                                              \
-        "vctp.16 %[p0]\n\t"                                                                       \
-        "ldr %[off], [%[s], #32]\n\t"                                                             \
-        "ldr %[o0], [%[s], #12]\n\t"                                                              \
-        "ldr %[step], [%[s], #16]\n\t"                                                            \
-        "add %[o1], %[o0], %[step]\n\t"                                                           \
-        "lsls %[step], %[step], #1\n\t"                                                           \
-        "ldr %[w], [%[s], #24]\n\t"                                                               \
-        "ldr %[g], [%[s], #28]\n\t"                                                               \
-        "ldr %[p0], [%[s], #20]\n\t"                                                              \
-        "dls lr, %[p0]\n\t"                                                                       \
-        "ldr %[p0], [%[s], #0]\n\t"                                                               \
-        "ldr %[p1], [%[s], #4]\n\t"                                                               \
-        "ldr %[p2], [%[s], #8]\n"                                                                 \
+        "0:\n\t"                                                                                           \
+        "ldr %[off], [%[s], #40]\n\t"                                                                      \
+        "ldr %[p0], [%[s], #0]\n\t"                                                                        \
+        "add %[step], %[p0], %[off]\n\t"                                                                   \
+        "str %[step], [%[s], #0]\n\t"                                                                      \
+        "ldr %[p1], [%[s], #4]\n\t"                                                                        \
+        "add %[step], %[p1], %[off]\n\t"                                                                   \
+        "str %[step], [%[s], #4]\n\t"                                                                      \
+        "ldr %[p2], [%[s], #8]\n\t"                                                                        \
+        "add %[step], %[p2], %[off]\n\t"                                                                   \
+        "str %[step], [%[s], #8]\n\t"                                                                      \
+        "ldr %[w], [%[s], #24]\n\t"                                                                        \
+        "add %[step], %[w], #72\n\t"                                                                       \
+        "str %[step], [%[s], #24]\n\t"                                                                     \
+        "ldr %[g], [%[s], #28]\n\t"                                                                        \
+        "add %[step], %[g], #128\n\t"                                                                      \
+        "str %[step], [%[s], #28]\n\t"                                                                     \
+        "ldr %[o0], [%[s], #12]\n\t"                                                                       \
+        "add %[step], %[o0], #8\n\t"                                                                       \
+        "str %[step], [%[s], #12]\n\t"                                                                     \
+        "ldr %[off], [%[s], #36]\n\t"                                                                      \
+        "vctp.16 %[off]\n\t"                                                                               \
+        "subs %[off], #8\n\t"                                                                              \
+        "str %[off], [%[s], #36]\n\t"                                                                      \
+        "ldr %[step], [%[s], #16]\n\t"                                                                     \
+        "add %[o1], %[o0], %[step]\n\t"                                                                    \
+        "lsls %[step], %[step], #1\n\t"                                                                    \
+        "ldr %[off], [%[s], #32]\n\t"                                                                      \
+        "ldr lr, [%[s], #20]\n\t"                                                                          \
+        "dls lr, lr\n"                                                                                     \
         "1:\n\t"                                                                                  \
         "vldrw.u32 q3, [%[g]]\n\t"                                                                \
         "vldrw.u32 q4, [%[g], #16]\n\t"                                                           \
@@ -291,7 +310,11 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
         "vstrbt.16 q0, [%[o0]]\n\t"                                                               \
         "add %[o0], %[step]\n\t"                                                                  \
         "add %[o1], %[step]\n\t"                                                                  \
-        "le lr, 1b"                                                                               \
+        "le lr, 1b\n\t"                                                                                    \
+        "ldr %[off], [%[s], #44]\n\t"                                                                      \
+        "subs %[off], #1\n\t"                                                                              \
+        "str %[off], [%[s], #44]\n\t"                                                                      \
+        "bne 0b"                                                                                           \
         : [p0] "=&l"(p0), [p1] "=&l"(p1), [p2] "=&l"(p2), [w] "=&l"(w), [o0] "=&l"(o0),         \
           [o1] "=&l"(o1), [g] "=&r"(g), [off] "=&r"(off), [step] "=&r"(step)                      \
         : [s] "r"(s)                                                                              \
@@ -373,8 +396,9 @@ static inline void mve_dw_ring_fill(const depthwise_conv_2d_params_t *p, const i
 
 /* The 3x3 row path of depthwise_conv_2d_s8_mve (see above); returns 0 (nothing written) when
  * the layer is not 3x3, stride 1 or 2, dilation 1, at most MVE_DW_ROW_MAX_C channels and a
- * ring of at most MVE_DW_RING_BYTES. Stack: the ring, 128 bytes of records and 72 of weights
- * per group (22 KiB at most). Not inlined: its frame is not added to the pixel path's. */
+ * ring of at most MVE_DW_RING_BYTES. Stack: the ring, 128 bytes of records, 72 of weights and
+ * 32 of constants per group (24 KiB at most). Not inlined: its frame is not added to the pixel
+ * path's. */
 __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_t *p,
                                                  const int8_t *input, const int8_t *filter,
                                                  const int32_t *bias, const int32_t *multiplier,
@@ -390,6 +414,7 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
     int8_t ring[MVE_DW_RING_BYTES] __attribute__((aligned(16)));
     mve_dw8_group_t rec[MVE_DW_ROW_MAX_C / 8] __attribute__((aligned(16)));
     int8_t wpack[MVE_DW_ROW_MAX_C * 9] __attribute__((aligned(16)));
+    int32_t constant[MVE_DW_ROW_MAX_C] __attribute__((aligned(16)));
     int32_t held[3];
     mve_dw_row_t r __attribute__((aligned(16)));
     int32_t gi, j, t, b, oy, ky, c;
@@ -398,21 +423,31 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
         3 * slot_bytes > MVE_DW_RING_BYTES) {
         return 0;
     }
+    for (c = 0; c < ch; c += 4) { /* constants, four channels at a time */
+        const mve_pred16_t pr = vctp32q((uint32_t)(ch - c));
+        int32x4_t sum = vdupq_n_s32(0);
+        for (t = 0; t < 9; ++t) {
+            sum = vaddq_s32(sum, vldrbq_z_s32(filter + t * ch + c, pr));
+        }
+        /* |input_offset * sum w| <= 128 * 9 * 128 */
+        sum = vmulq_n_s32(sum, p->input_offset);
+        if (bias) {
+            sum = vaddq_s32(sum, vldrwq_z_s32(bias + c, pr));
+        }
+        vstrwq_p_s32(constant + c, sum, pr);
+    }
     for (gi = 0; gi < groups; ++gi) {
+        const mve_pred16_t pr = vctp16q((uint32_t)(ch - 8 * gi));
+        for (t = 0; t < 9; ++t) { /* weights [group][tap][8], zeros past the last channel */
+            vstrbq_s16(wpack + (gi * 9 + t) * 8, vldrbq_z_s16(filter + t * ch + 8 * gi, pr));
+        }
         for (j = 0; j < 8; ++j) { /* lane j % 4 of the even (j < 4) or odd channels */
             const int32_t oc = 8 * gi + 2 * (j % 4) + j / 4;
-            int32_t sum = 0;
-            for (t = 0; t < 9; ++t) {
-                const int8_t wv = oc < ch ? filter[t * ch + oc] : 0;
-                wpack[(gi * 9 + t) * 8 + (oc - 8 * gi)] = wv;
-                sum += wv;
-            }
-            /* |input_offset * sum w| <= 128 * 9 * 128 */
-            rec[gi].constant[j / 4][j % 4] =
-                oc < ch ? p->input_offset * sum + (bias ? bias[oc] : 0) : 0;
-            rec[gi].multiplier[j / 4][j % 4] = oc < ch ? multiplier[oc] : 0;
-            rec[gi].left[j / 4][j % 4] = oc < ch && shift[oc] > 0 ? shift[oc] : 0;
-            rec[gi].neg_right[j / 4][j % 4] = oc < ch && shift[oc] < 0 ? shift[oc] : 0;
+            const int in = oc < ch;
+            rec[gi].constant[j / 4][j % 4] = in ? constant[oc] : 0;
+            rec[gi].multiplier[j / 4][j % 4] = in ? multiplier[oc] : 0;
+            rec[gi].left[j / 4][j % 4] = in && shift[oc] > 0 ? shift[oc] : 0;
+            rec[gi].neg_right[j / 4][j % 4] = in && shift[oc] < 0 ? shift[oc] : 0;
         }
     }
     r.output_offset = p->output_offset;
@@ -436,24 +471,24 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
                     held[slot] = y;
                 }
             }
-            for (gi = 0; gi < groups; ++gi) {
+            for (c = 0; c < 2; ++c) { /* the pairs of all groups, then an odd last pixel */
                 const int32_t pairs = p->out_w / 2;
-                r.w = wpack + gi * 72;
-                r.g = &rec[gi];
-                r.lanes = ch - 8 * gi;
-                for (c = 0; c < 2; ++c) { /* the pairs, then an odd last pixel */
-                    const int32_t first = c ? 2 * pairs : 0;
-                    r.pairs = c ? p->out_w - 2 * pairs : pairs;
-                    if (!r.pairs) {
-                        continue;
-                    }
-                    r.ch = c ? 0 : ch;
-                    r.out = out_row + first * ch + 8 * gi;
-                    for (ky = 0; ky < 3; ++ky) {
-                        r.p[ky] = row[ky] + gi * cols * 8 + first * stride * 8;
-                    }
-                    (stride == 1 ? mve_dw_row_s1 : mve_dw_row_s2)(&r);
+                const int32_t first = c ? 2 * pairs : 0;
+                r.pairs = c ? p->out_w - 2 * pairs : pairs;
+                if (!r.pairs) {
+                    continue;
                 }
+                r.w = wpack;
+                r.g = rec;
+                r.lanes = ch;
+                r.groups = groups;
+                r.group_bytes = cols * 8;
+                r.ch = c ? 0 : ch;
+                r.out = out_row + first * ch;
+                for (ky = 0; ky < 3; ++ky) {
+                    r.p[ky] = row[ky] + first * stride * 8;
+                }
+                (stride == 1 ? mve_dw_row_s1 : mve_dw_row_s2)(&r);
             }
         }
     }
