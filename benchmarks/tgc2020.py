@@ -40,6 +40,10 @@ TORCHREID = {"mAP": 0.081, "rank1": 0.048, "epochs": 38, "minutes": 24}
 CHANCE = {"mAP": 0.025, "rank1": 0.013}
 #: Blocks the chain writes; a run holding all of them is reused with --reuse.
 CHAIN_BLOCKS = ("float", "int8", "benchmark")
+#: The table lives between these lines of --out; the rest of the file (other sections) is kept.
+BEGIN = "<!-- begin: written by benchmarks/tgc2020.py -->"
+END = "<!-- end: written by benchmarks/tgc2020.py -->"
+TITLE = "# Results: TGC2020 trail-runner re-identification"
 
 
 def reidtool(*args: str) -> None:
@@ -131,7 +135,7 @@ def _f(value, fmt: str = ".3f") -> str:
 def table(results: list[dict], args: argparse.Namespace) -> str:
     t = TORCHREID
     lines = [
-        "# Results: TGC2020 trail-runner re-identification",
+        TITLE,
         "",
         "Produced by `.venv/bin/python benchmarks/tgc2020.py` (configs in `configs/tgc2020/`) on",
         "this project's machine: 2 CPU cores shared with other jobs, no GPU. Models trained from",
@@ -250,6 +254,24 @@ def verdicts(results: list[dict]) -> list[str]:
     return out
 
 
+def write_results(path: Path, text: str) -> None:
+    """Put `text` between BEGIN and END in `path`, keeping whatever the file holds around them.
+
+    A file without the markers that starts with TITLE is this script's older, unmarked output
+    and is replaced whole; any other file gets the block appended.
+    """
+    block = f"{BEGIN}\n{text}{END}\n"
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + block + rest.split(END, 1)[1].removeprefix("\n")
+    elif not old.strip() or old.startswith(TITLE):
+        new = block
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    path.write_text(new)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=["osnet_a025", "mobilenetv2_a035"])
@@ -270,7 +292,7 @@ def main() -> int:
     results = []
     for name in args.models:
         results.append(run_model(name, args))
-        Path(args.out).write_text(table(results, args))
+        write_results(Path(args.out), table(results, args))
     print(table(results, args), flush=True)
     return 0
 

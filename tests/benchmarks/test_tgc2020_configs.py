@@ -104,3 +104,21 @@ def test_device_subset_is_first_queries_their_mates_and_spread_distractors(tmp_p
     # a smaller subset replaces the earlier one
     bench.link_subset(root, query[:1], gallery[:1])
     assert [p.name for p in (root / "query").iterdir()] == ["01_A_q.jpg"]
+
+
+def test_results_file_keeps_the_other_sections(tmp_path):
+    """Re-running the benchmark replaces its own block of docs/results.md and nothing else."""
+    bench = _bench()
+    out = tmp_path / "results.md"
+    out.write_text(f"{bench.TITLE}\n\nold, unmarked output of the script\n")
+    bench.write_results(out, f"{bench.TITLE}\n\nfirst table\n")
+    assert out.read_text() == f"{bench.BEGIN}\n{bench.TITLE}\n\nfirst table\n{bench.END}\n"
+    out.write_text(out.read_text() + "\n## Cortex-M55 kernels\n\nkept\n")
+    bench.write_results(out, f"{bench.TITLE}\n\nsecond table\n")
+    text = out.read_text()
+    assert "first table" not in text and "second table" in text
+    assert text.endswith(f"{bench.END}\n\n## Cortex-M55 kernels\n\nkept\n")
+    other = tmp_path / "other.md"
+    other.write_text("# Someone else's results\n")
+    bench.write_results(other, "table\n")
+    assert other.read_text() == f"# Someone else's results\n\n{bench.BEGIN}\ntable\n{bench.END}\n"
