@@ -34,11 +34,12 @@ from toolchain.files import atomic_write_bytes, atomic_write_text
 
 KERNELS_DIR = Path(__file__).resolve().parents[2] / "firmware_templates" / "kernels"
 WEIGHTS_SECTION = ".reid_weights"
-#: headers without a .c of their own (requantization, broadcasting, the Helium kernels...):
-#: every generated project gets all of them, so adding a shared header needs no edit here.
-SHARED_HEADERS = tuple(
-    sorted(h.name for h in KERNELS_DIR.glob("*.h") if not h.with_suffix(".c").exists())
-)
+
+
+def shared_headers() -> list[str]:
+    """Kernel headers without a .c of their own (requantization, broadcasting, the Helium
+    kernels...): every generated project gets all of them, so a new one needs no edit here."""
+    return sorted(h.name for h in KERNELS_DIR.glob("*.h") if not h.with_suffix(".c").exists())
 
 
 @dataclass
@@ -285,7 +286,7 @@ def generate_network(
             src = KERNELS_DIR / f"{k}{ext}"
             shutil.copyfile(src, out / "kernels" / src.name)
             files.append(out / "kernels" / src.name)
-    for hdr in SHARED_HEADERS:
+    for hdr in shared_headers():
         shutil.copyfile(KERNELS_DIR / hdr, out / "kernels" / hdr)
         files.append(out / "kernels" / hdr)
     params = sum(
