@@ -22,11 +22,12 @@
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use: MVE_CONV_MAX_K bytes of im2col row(s) + 20 * MVE_CONV_CHUNK bytes of per-channel
- * constants and requantization parameters + MVE_CONV_PAIR_MAX_K * MVE_CONV_CHUNK bytes of
- * packed weights for the pair kernels (15 KiB in all). */
+/* Stack use: MVE_CONV_MAX_K bytes of im2col rows + 20 * MVE_CONV_CHUNK bytes of per-channel
+ * constants and requantization parameters + MVE_CONV_PACK_BYTES of repacked weights (23 KiB in
+ * all). */
 #define MVE_CONV_MAX_K 2048
 #define MVE_CONV_CHUNK 256
+#define MVE_CONV_PACK_BYTES 16384
 
 /* The receptive field of the output pixel whose window starts at input row in_y0, column
  * in_x0 of image `image` into col; taps outside the input hold zp. Offsets fit int32 (a tensor
@@ -206,7 +207,7 @@ __attribute__((noinline)) static void mve_conv_pixel(const int8_t *row, int32_t 
  * stride-1 convolution, contiguous in the input), their outputs at out + 2 * i * out_step and
  * out_step bytes after that; per pair `groups` groups of four channels with the packed weights
  * w and the records g. x_step = out_step = 0 computes one pixel (its bytes written twice). */
-typedef struct {
+typedef struct mve_conv_pairs {
     const int8_t *x;
     int32_t x_step;
     int8_t *out;
@@ -263,6 +264,62 @@ _Static_assert(offsetof(mve_conv_pairs_t, x_step) == 4 && offsetof(mve_conv_pair
     "subs %[a0], #1\n\t"                                                                          \
     "str %[a0], [%[s], #" MVE_CONV_PAIRS_PAIRS "]\n\t"                                            \
     "bne 1b"
+
+/* mve_conv_pixel with the weights of each group interleaved ([16-byte chunk][channel 0..3]
+ * [16], zero-padded to whole chunks, MVE_CONV_PACK_BYTES at most per layer chunk): one pointer
+ * walks them, so a group needs no pointer set-up; 21 instructions per group besides the loop
+ * instead of 31. */
+__attribute__((noinline)) static void mve_conv_pixel_packed(const int8_t *row, int32_t k,
+                                                            const int8_t *w,
+                                                            const mve_conv_group_t *g,
+                                                            int8_t *out, int32_t groups,
+                                                            const struct mve_conv_pairs *s)
+{
+    int32_t a0, a1, a2, a3, off;
+    const int8_t *x;
+    __asm__ volatile(
+        "vldrw.u32 q6, [%[s], #" MVE_CONV_PAIRS_LO "]\n\t"
+        "vldrw.u32 q7, [%[s], #" MVE_CONV_PAIRS_HI "]\n\t"
+        "ldr %[off], [%[s], #" MVE_CONV_PAIRS_OFF "]\n"
+        "1:\n\t"
+        "ldrd %[a0], %[a1], [%[g]]\n\t"
+        "ldrd %[a2], %[a3], [%[g], #8]\n\t"
+        "ldr %[x], %[row]\n\t"
+        "dlstp.8 lr, %[k]\n"
+        "2:\n\t"
+        "vldrb.8 q0, [%[x]], #16\n\t"
+        "vldrb.8 q1, [%[w]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "vldrb.8 q1, [%[w]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q1\n\t"
+        "vldrb.8 q1, [%[w]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q1\n\t"
+        "vldrb.8 q1, [%[w]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q1\n\t"
+        "letp lr, 2b\n\t"
+        "vmov q2[2], q2[0], %[a0], %[a2]\n\t"
+        "vmov q2[3], q2[1], %[a1], %[a3]\n\t"
+        "vldrw.u32 q3, [%[g], #16]\n\t"
+        "vldrw.u32 q4, [%[g], #32]\n\t"
+        "vldrw.u32 q5, [%[g], #48]\n\t"
+        "adds %[g], #64\n\t"
+        "vshl.s32 q2, q2, q4\n\t"
+        "vqrdmulh.s32 q2, q2, q3\n\t"
+        "vand q3, q2, q5\n\t"
+        "vshr.s32 q3, q3, #31\n\t"
+        "vqadd.s32 q2, q2, q3\n\t"
+        "vrshl.s32 q2, q2, q5\n\t"
+        "vadd.i32 q2, q2, %[off]\n\t"
+        "vmax.s32 q2, q2, q6\n\t"
+        "vmin.s32 q2, q2, q7\n\t"
+        "vstrb.32 q2, [%[out]], #4\n\t"
+        "subs %[n], #1\n\t"
+        "bne 1b"
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [x] "=&r"(x),
+          [off] "=&r"(off), [w] "+r"(w), [g] "+r"(g), [out] "+r"(out), [n] "+r"(groups)
+        : [row] "m"(row), [k] "r"(k), [s] "r"(s)
+        : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
+}
 
 /* Rows of 1 <= k <= 16 bytes (one vector each: x0 in q0, x1 in q1). Per group 43
  * instructions for eight outputs, per pair 19 more. */
@@ -374,7 +431,9 @@ typedef struct {
     const int8_t *w_chunk;
     const int32_t *constant, *mult, *shift; /* of the chunk */
     const mve_conv_group_t *groups;
-    mve_conv_pairs_t *pairs; /* pair kernels (k <= MVE_CONV_PAIR_MAX_K), else NULL */
+    mve_conv_pairs_t *pairs; /* the pair kernels' state (and the bounds of every kernel) */
+    int use_pairs;           /* k <= MVE_CONV_PAIR_MAX_K */
+    const int8_t *packed;    /* interleaved weights for mve_conv_pixel_packed, or NULL */
 } mve_conv_chunk_t;
 
 /* `count` output pixels whose rows of k bytes lie x_step bytes apart from x on, outputs from
@@ -385,7 +444,7 @@ static inline void mve_conv_run(const mve_conv_chunk_t *ck, const int8_t *x, int
 {
     const conv_2d_params_t *p = ck->p;
     int32_t j;
-    if (ck->c4 && ck->pairs) {
+    if (ck->c4 && ck->use_pairs) {
         mve_conv_pairs_t *s = ck->pairs;
         void (*kernel)(mve_conv_pairs_t *) = ck->k <= 16 ? mve_conv_pairs1 : mve_conv_pairs2;
         s->x = x;
@@ -403,6 +462,11 @@ static inline void mve_conv_run(const mve_conv_chunk_t *ck, const int8_t *x, int
             s->out_step = 0;
             s->pairs = 1;
             kernel(s);
+        }
+    } else if (ck->c4 && ck->packed) {
+        for (j = 0; j < count; ++j) {
+            mve_conv_pixel_packed(x + j * x_step, ck->k, ck->packed, ck->groups,
+                                  out + j * p->out_c, ck->c4 / 4, ck->pairs);
         }
     } else if (ck->c4) {
         for (j = 0; j < count; ++j) {
@@ -429,6 +493,14 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
     const int pair = k <= MVE_CONV_PAIR_MAX_K;
     const int32_t kpad = k <= 16 ? 16 : 32; /* packed row length of the pair kernels */
+    const int32_t chunks16 = (k + 15) / 16;
+    /* channels per layer chunk: the packed weights of the general kernel must fit, unless
+     * that leaves fewer than 64 (or out_c) channels per walk over the image; the repacking
+     * (about 12 instructions per 16 weight bytes) pays off from about 8 pixels per chunk */
+    const int32_t fit = (MVE_CONV_PACK_BYTES / (64 * chunks16)) * 4;
+    const int pack = !pair && fit >= (p->out_c < 64 ? p->out_c : 64) &&
+                     p->batches * p->out_h * p->out_w >= 8 * chunks16;
+    const int32_t chunk = pack && fit < MVE_CONV_CHUNK ? fit : MVE_CONV_CHUNK;
     /* a 1x1 stride-1 convolution: the rows of consecutive output pixels follow each other */
     const int flat = direct && p->stride_h == 1 && p->stride_w == 1;
     const int32_t row_bytes = p->k_w * p->in_c;
@@ -438,10 +510,10 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     int8_t col[MVE_CONV_MAX_K] __attribute__((aligned(16)));
     mve_conv_group_t groups[MVE_CONV_CHUNK / 4] __attribute__((aligned(16)));
     int32_t constant[MVE_CONV_CHUNK] __attribute__((aligned(16)));
-    int8_t packed[MVE_CONV_CHUNK * MVE_CONV_PAIR_MAX_K] __attribute__((aligned(16)));
+    int8_t packed[MVE_CONV_PACK_BYTES] __attribute__((aligned(16)));
     mve_conv_pairs_t pairs __attribute__((aligned(16)));
     mve_conv_chunk_t ck;
-    int32_t c0, c, j, b, oy, ox, m, ky;
+    int32_t c0, c, j, b, oy, ox, m, ky, q;
     if (k > MVE_CONV_MAX_K || k <= 0) {
         return 0;
     }
@@ -457,9 +529,11 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     ck.k = k;
     ck.constant = constant;
     ck.groups = groups;
-    ck.pairs = pair ? &pairs : 0;
-    for (c0 = 0; c0 < p->out_c; c0 += MVE_CONV_CHUNK) {
-        const int32_t cn = p->out_c - c0 < MVE_CONV_CHUNK ? p->out_c - c0 : MVE_CONV_CHUNK;
+    ck.pairs = &pairs;
+    ck.use_pairs = pair;
+    ck.packed = pack ? packed : 0;
+    for (c0 = 0; c0 < p->out_c; c0 += chunk) {
+        const int32_t cn = p->out_c - c0 < chunk ? p->out_c - c0 : chunk;
         const int32_t c4 = cn & ~3;
         const int8_t *w_chunk = filter + c0 * k;
         const int32_t *mult = multiplier + c0;
@@ -487,6 +561,15 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
             for (c = 0; c < c4; ++c) {
                 const int32_t slot = (c & ~3) + ((c & 1) << 1) + ((c >> 1) & 1);
                 mve_copy_s8(packed + slot * kpad, w_chunk + c * k, k);
+            }
+        } else if (pack) { /* [group][16-byte chunk][channel of the group][16] */
+            mve_fill_s8(packed, 0, c4 * chunks16 * 16);
+            for (c = 0; c < c4; ++c) {
+                for (q = 0; q < chunks16; ++q) {
+                    const int32_t n = k - 16 * q < 16 ? k - 16 * q : 16;
+                    mve_copy_s8(packed + (((c & ~3) * chunks16 + 4 * q + (c & 3)) * 16),
+                                w_chunk + c * k + 16 * q, n);
+                }
             }
         }
         if (flat) {

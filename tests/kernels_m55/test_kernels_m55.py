@@ -231,6 +231,25 @@ def mve_cases() -> list[tuple[str, bytes]]:
             ),
         )
     )
+    # the general kernel on interleaved weights (K > 32, enough pixels to repack)
+    c.append(
+        (
+            "conv 1x1 40->10 batch 2 (packed weights, 2 tail channels)",
+            _conv_model(rng, (2, 5, 6, 40), (2, 5, 6, 10), (1, 1), SAME, in_q=(0.05, -128)),
+        )
+    )
+    c.append(
+        (
+            "conv 3x3 SAME 7->9 relu6 (packed weights, K = 63, im2col)",
+            _conv_model(rng, (1, 6, 7, 7), (1, 6, 7, 9), (3, 3), {**SAME, **RELU6}),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 200->90 (packed weights, chunks of 76 and 14 channels)",
+            _conv_model(rng, (1, 11, 10, 200), (1, 11, 10, 90), (1, 1), SAME, out_q=(1.0, 2)),
+        )
+    )
     c.append(
         (
             "conv 3x3 SAME 100->6 (im2col runs of 2 pixels)",
