@@ -347,10 +347,12 @@ __attribute__((noinline)) static void mve_dw_row_s2(const mve_dw_row_t *s)
 #undef MVE_DW_P1
 #undef MVE_DW_MAC
 
-/* Ring row `slot` := input row y of image (the zero point outside the input), in the layout
- * [group][column][8]: ring column x holds input column x - pad_w; cols columns per group.
- * Two groups per pass: one 16-byte load of a pixel's channels, one word scatter store
- * (VSTRW.32 with write-back) puts its halves into both groups' columns. */
+/* Ring row `slot` := input row y of image, in the layout [group][column][8]: ring column x
+ * holds input column x - pad_w; cols columns per group. Only the columns [x_lo, x_hi) inside
+ * the input are written: the padding columns hold the input zero point from the layer's start
+ * (mve_dw_rows fills the ring once), rows outside the input get it everywhere. Two groups per
+ * pass: one 16-byte load of a pixel's channels, one word scatter store (VSTRW.32 with
+ * write-back) puts its halves into both groups' columns, 4 instructions per column. */
 static inline void mve_dw_ring_fill(const depthwise_conv_2d_params_t *p, const int8_t *image,
                                     int32_t y, int32_t cols, int8_t *slot)
 {
@@ -360,35 +362,42 @@ static inline void mve_dw_ring_fill(const depthwise_conv_2d_params_t *p, const i
     const int32_t x_lo = p->pad_w < cols ? p->pad_w : cols; /* [x_lo, x_hi): input columns */
     const int32_t x_end = p->pad_w + p->in_w;
     const int32_t x_hi = x_end < x_lo ? x_lo : (x_end > cols ? cols : x_end);
+    const int32_t n = x_hi - x_lo;
     int32_t gi, x;
     if (y < 0 || y >= p->in_h) {
         mve_fill_s8(slot, zp, groups * cols * 8);
         return;
     }
     for (gi = 0; gi < groups; gi += 2) {
-        int8_t *d0 = slot + gi * cols * 8;
-        const int32_t span = gi + 1 < groups ? 2 : 1; /* groups in this pass */
+        int8_t *d0 = slot + gi * cols * 8 + x_lo * 8;
         const int32_t lanes = ch - 8 * gi < 16 ? ch - 8 * gi : 16;
-        const mve_pred16_t pr = vctp8q((uint32_t)lanes);
         const int8_t *src = image + (y * p->in_w + x_lo - p->pad_w) * ch + 8 * gi;
-        for (x = 0; x < span; ++x) { /* padding columns of each group */
-            mve_fill_s8(d0 + x * cols * 8, zp, x_lo * 8);
-            mve_fill_s8(d0 + x * cols * 8 + x_hi * 8, zp, (cols - x_hi) * 8);
-        }
-        if (span == 2) {
+        if (lanes > 8) {
             /* lanes: the addresses of the next column's two words in both groups, minus 8 */
-            const uint32_t a0 = (uint32_t)(d0 + x_lo * 8 - 8);
+            const uint32_t a0 = (uint32_t)(d0 - 8);
             const uint32_t a1 = a0 + (uint32_t)(cols * 8);
-            uint32x4_t at = vsetq_lane_u32(a1 + 4, vsetq_lane_u32(a1, vsetq_lane_u32(
-                                      a0 + 4, vdupq_n_u32(a0), 1), 2), 3);
-            for (x = x_lo; x < x_hi; ++x, src += ch) {
+            uint32x4_t at = vsetq_lane_u32(
+                a1 + 4, vsetq_lane_u32(a1, vsetq_lane_u32(a0 + 4, vdupq_n_u32(a0), 1), 2), 3);
+            const mve_pred16_t pr = vctp8q((uint32_t)lanes);
+            if (lanes == 16 && n > 0) {
+                __asm__ volatile("dls lr, %[n]\n"
+                                 "1:\n\t"
+                                 "vldrb.8 q0, [%[src]]\n\t"
+                                 "add %[src], %[ch]\n\t"
+                                 "vstrw.32 q0, [%q[at], #8]!\n\t"
+                                 "le lr, 1b"
+                                 : [src] "+r"(src), [at] "+w"(at)
+                                 : [n] "r"(n), [ch] "r"(ch)
+                                 : "q0", "lr", "memory");
+                continue;
+            }
+            for (x = 0; x < n; ++x, src += ch) {
                 vstrwq_scatter_base_wb_s32(&at, 8, vreinterpretq_s32_s8(vldrbq_z_s8(src, pr)));
             }
         } else {
             const mve_pred16_t pr16 = vctp16q((uint32_t)lanes);
-            int8_t *dst = d0 + x_lo * 8;
-            for (x = x_lo; x < x_hi; ++x, src += ch, dst += 8) {
-                vstrbq_s16(dst, vldrbq_z_s16(src, pr16));
+            for (x = 0; x < n; ++x, src += ch, d0 += 8) {
+                vstrbq_s16(d0, vldrbq_z_s16(src, pr16));
             }
         }
     }
@@ -455,6 +464,7 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
         r.lo[j] = (int16_t)p->act_min;
         r.hi[j] = (int16_t)p->act_max;
     }
+    mve_fill_s8(ring, (int8_t)(-p->input_offset), 3 * slot_bytes); /* the padding columns */
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = input + b * p->in_h * p->in_w * ch;
         held[0] = held[1] = held[2] = INT32_MIN;
