@@ -492,6 +492,7 @@ def _mnemonics(elf, function: str) -> set[str]:
 # objdump prints VMLADAVA as its alias VMLAVA.
 DOT = {"vmladava.s8", "vmlava.s8"}
 REQUANTIZE = {"vqrdmulh.s32", "vrshl.s32", "vqadd.s32"}
+SEQUENCE = REQUANTIZE | {"vshl.s32", "vand", "vshr.s32"}
 
 
 def test_the_fast_kernels_use_helium_instructions(matrix):
@@ -504,6 +505,16 @@ def test_the_fast_kernels_use_helium_instructions(matrix):
     assert conv & DOT and REQUANTIZE <= conv and {"dlstp.8", "letp"} <= conv
     dw = used("depthwise_conv_2d_s8", "depthwise_conv_2d_s8_mve", "mve_dw_pixel16")
     assert {"vmullb.s16", "vmullt.s16"} <= dw and REQUANTIZE <= dw
+    # every assembly kernel repeats requantize.h's whole sequence
+    for kernel in ("mve_conv_pairs1", "mve_conv_pairs2", "mve_conv_pixel_packed"):
+        m = used(kernel)
+        assert m & (DOT | {"vmladav.s8", "vmlav.s8"}) and SEQUENCE <= m, kernel
+    assert {"dlstp.8", "letp"} <= used("mve_conv_pixel_packed")
+    for kernel in ("mve_dw_row_s1", "mve_dw_row_s2"):
+        m = used(kernel)
+        assert {"vmullb.s16", "vmullt.s16", "vqmovnb.s32", "vqmovnt.s32"} <= m, kernel
+        assert SEQUENCE <= m and "vstrbt.16" in m, kernel  # predicated stores: last channels
+    assert "vstrw.32" in used("mve_dw_rows")  # the ring's scatter stores
     fc = used("fully_connected_s8")
     assert fc & DOT and "vaddva.s8" in fc
 
