@@ -179,14 +179,18 @@ __attribute__((noinline)) static void mve_conv_pixel(const int8_t *row, int32_t 
     "vmladava.s8 %[a3], q3, " wq "\n\t"
 /* The requantization of pixel 0's lanes (A) and pixel 1's (B) with the record at g (g advanced
  * by 64), tmp a free register: requantize.h's sequence (VSHL, VQRDMULH, VAND, VSHR #31, VQADD,
- * VRSHL), then + output offset. */
+ * VRSHL), then + output offset. The VSHL step (by the left shifts, max(shift, 0)) is branched
+ * over when no channel of the layer has a positive shift (%[nl] = 0): it is then a shift by 0
+ * in every lane, the same bits. */
 #define MVE_CONV_PAIR_REQUANT(A, B, P, tmp)                                                        \
     "vldrw.u32 " P ", [%[g]], #64\n\t"                                                            \
     "vadd.i32 " A ", " A ", " P "\n\t"                                                            \
     "vadd.i32 " B ", " B ", " P "\n\t"                                                            \
+    "cbz %[nl], 3f\n\t"                                                                          \
     "vldrw.u32 " P ", [%[g], #-32]\n\t"                                                           \
     "vshl.s32 " A ", " A ", " P "\n\t"                                                            \
-    "vshl.s32 " B ", " B ", " P "\n\t"                                                            \
+    "vshl.s32 " B ", " B ", " P "\n"                                                               \
+    "3:\n\t"                                                                                      \
     "vldrw.u32 " P ", [%[g], #-48]\n\t"                                                           \
     "vqrdmulh.s32 " A ", " A ", " P "\n\t"                                                        \
     "vqrdmulh.s32 " B ", " B ", " P "\n\t"                                                        \
@@ -216,6 +220,7 @@ typedef struct mve_conv_pairs {
     const int8_t *w;
     const mve_conv_group_t *g;
     int32_t lo[4], hi[4];
+    int32_t any_left; /* some channel of the layer has shift > 0 */
 } mve_conv_pairs_t;
 
 /* byte offsets of the fields for the assembly (checked below) */
@@ -231,6 +236,7 @@ typedef struct mve_conv_pairs {
 #define MVE_CONV_PAIRS_G "36"
 #define MVE_CONV_PAIRS_LO "40"
 #define MVE_CONV_PAIRS_HI "56"
+#define MVE_CONV_PAIRS_ANY_LEFT "72"
 
 _Static_assert(offsetof(mve_conv_pairs_t, x_step) == 4 && offsetof(mve_conv_pairs_t, out) == 8 &&
                    offsetof(mve_conv_pairs_t, out_step) == 12 &&
@@ -238,7 +244,8 @@ _Static_assert(offsetof(mve_conv_pairs_t, x_step) == 4 && offsetof(mve_conv_pair
                    offsetof(mve_conv_pairs_t, groups) == 24 &&
                    offsetof(mve_conv_pairs_t, output_offset) == 28 &&
                    offsetof(mve_conv_pairs_t, w) == 32 && offsetof(mve_conv_pairs_t, g) == 36 &&
-                   offsetof(mve_conv_pairs_t, lo) == 40 && offsetof(mve_conv_pairs_t, hi) == 56,
+                   offsetof(mve_conv_pairs_t, lo) == 40 && offsetof(mve_conv_pairs_t, hi) == 56 &&
+                   offsetof(mve_conv_pairs_t, any_left) == 72,
                "mve_conv_pairs_t: the assembly's offsets");
 
 /* The start of a pair: o0, o1, w, g, the loop count of the groups, x advanced in s; x0 in
@@ -329,9 +336,11 @@ __attribute__((noinline)) static void mve_conv_pairs1(mve_conv_pairs_t *s)
     const int8_t *w;
     const mve_conv_group_t *g;
     int8_t *o0, *o1;
+    int32_t nl;
     __asm__ volatile(
         "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_K "]\n\t"
         "vctp.8 %[a0]\n\t"
+        "ldr %[nl], [%[s], #" MVE_CONV_PAIRS_ANY_LEFT "]\n\t"
         "ldr %[off], [%[s], #" MVE_CONV_PAIRS_OFF "]\n\t"
         "vldrw.u32 q6, [%[s], #" MVE_CONV_PAIRS_LO "]\n\t"
         "vldrw.u32 q7, [%[s], #" MVE_CONV_PAIRS_HI "]\n"
@@ -356,7 +365,7 @@ __attribute__((noinline)) static void mve_conv_pairs1(mve_conv_pairs_t *s)
         "vstrb.32 q4, [%[o1]], #4\n\t"
         MVE_CONV_PAIR_END
         : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [w] "=&r"(w),
-          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off)
+          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off), [nl] "=&l"(nl)
         : [s] "r"(s)
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
 }
@@ -369,10 +378,12 @@ __attribute__((noinline)) static void mve_conv_pairs2(mve_conv_pairs_t *s)
     const int8_t *w;
     const mve_conv_group_t *g;
     int8_t *o0, *o1;
+    int32_t nl;
     __asm__ volatile(
         "ldr %[a0], [%[s], #" MVE_CONV_PAIRS_K "]\n\t"
         "subs %[a0], #16\n\t"
         "vctp.8 %[a0]\n\t"
+        "ldr %[nl], [%[s], #" MVE_CONV_PAIRS_ANY_LEFT "]\n\t"
         "ldr %[off], [%[s], #" MVE_CONV_PAIRS_OFF "]\n"
         "1:\n\t"
         MVE_CONV_PAIR_START
@@ -399,7 +410,7 @@ __attribute__((noinline)) static void mve_conv_pairs2(mve_conv_pairs_t *s)
         "vstrb.32 q6, [%[o1]], #4\n\t"
         MVE_CONV_PAIR_END
         : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [w] "=&r"(w),
-          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off)
+          [g] "=&r"(g), [o0] "=&r"(o0), [o1] "=&r"(o1), [off] "=&r"(off), [nl] "=&l"(nl)
         : [s] "r"(s)
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
 }
@@ -519,6 +530,7 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     }
     pairs.k = k;
     pairs.output_offset = p->output_offset;
+    pairs.any_left = mve_max_s32(shift, p->out_c, 0) > 0;
     pairs.w = packed;
     pairs.g = groups;
     for (j = 0; j < 4; ++j) {

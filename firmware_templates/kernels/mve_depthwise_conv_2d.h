@@ -194,6 +194,7 @@ typedef struct {
     const mve_dw8_group_t *g;
     int32_t output_offset, lanes, group_bytes, groups;
     int16_t lo[8], hi[8];
+    int32_t any_left; /* some channel has shift > 0 (else the VSHL step is branched over) */
 } mve_dw_row_t;
 
 _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) == 16 &&
@@ -203,7 +204,7 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
                    offsetof(mve_dw_row_t, lanes) == 36 &&
                    offsetof(mve_dw_row_t, group_bytes) == 40 &&
                    offsetof(mve_dw_row_t, groups) == 44 && offsetof(mve_dw_row_t, lo) == 48 &&
-                   offsetof(mve_dw_row_t, hi) == 64,
+                   offsetof(mve_dw_row_t, hi) == 64 && offsetof(mve_dw_row_t, any_left) == 80,
                "mve_dw_row_t: the assembly's offsets");
 
 /* x (q1 or q7) times w (q0) added to one pixel's accumulators (even, odd channels). */
@@ -269,6 +270,7 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
         "add %[o1], %[o0], %[step]\n\t"                                                                    \
         "lsls %[step], %[step], #1\n\t"                                                                    \
         "ldr %[off], [%[s], #32]\n\t"                                                                      \
+        "ldr %[nl], [%[s], #80]\n\t"                                                              \
         "ldr lr, [%[s], #20]\n\t"                                                                          \
         "dls lr, lr\n"                                                                                     \
         "1:\n\t"                                                                                  \
@@ -277,12 +279,14 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
         "vldrw.u32 q5, [%[g]]\n\t"                                                                \
         "vldrw.u32 q6, [%[g], #16]\n\t"                                                           \
         KY("%[p0]", "0", "8", "16") KY("%[p1]", "24", "32", "40") KY("%[p2]", "48", "56", "64")   \
+        "cbz %[nl], 3f\n\t"                                                                       \
         "vldrw.u32 q0, [%[g], #64]\n\t"                                                           \
         "vshl.s32 q3, q3, q0\n\t"                                                                 \
         "vshl.s32 q5, q5, q0\n\t"                                                                 \
         "vldrw.u32 q0, [%[g], #80]\n\t"                                                           \
         "vshl.s32 q4, q4, q0\n\t"                                                                 \
-        "vshl.s32 q6, q6, q0\n\t"                                                                 \
+        "vshl.s32 q6, q6, q0\n"                                                                    \
+        "3:\n\t"                                                                                  \
         "vldrw.u32 q0, [%[g], #32]\n\t"                                                           \
         "vqrdmulh.s32 q3, q3, q0\n\t"                                                             \
         "vqrdmulh.s32 q5, q5, q0\n\t"                                                             \
@@ -316,7 +320,7 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
         "str %[off], [%[s], #44]\n\t"                                                                      \
         "bne 0b"                                                                                           \
         : [p0] "=&l"(p0), [p1] "=&l"(p1), [p2] "=&l"(p2), [w] "=&l"(w), [o0] "=&l"(o0),         \
-          [o1] "=&l"(o1), [g] "=&r"(g), [off] "=&r"(off), [step] "=&r"(step)                      \
+          [o1] "=&l"(o1), [g] "=&r"(g), [off] "=&r"(off), [step] "=&r"(step), [nl] "=&l"(nl)      \
         : [s] "r"(s)                                                                              \
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory")
 
@@ -327,7 +331,7 @@ __attribute__((noinline)) static void mve_dw_row_s1(const mve_dw_row_t *s)
     const int8_t *p0, *p1, *p2, *w;
     int8_t *o0, *o1;
     const mve_dw8_group_t *g;
-    int32_t off, step;
+    int32_t off, step, nl;
     MVE_DW_ROW_ASM(MVE_DW_KY_S1);
 }
 
@@ -336,7 +340,7 @@ __attribute__((noinline)) static void mve_dw_row_s2(const mve_dw_row_t *s)
     const int8_t *p0, *p1, *p2, *w;
     int8_t *o0, *o1;
     const mve_dw8_group_t *g;
-    int32_t off, step;
+    int32_t off, step, nl;
     MVE_DW_ROW_ASM(MVE_DW_KY_S2);
 }
 #undef MVE_DW_ROW_ASM
@@ -460,6 +464,7 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
         }
     }
     r.output_offset = p->output_offset;
+    r.any_left = mve_max_s32(shift, ch, 0) > 0;
     for (j = 0; j < 8; ++j) {
         r.lo[j] = (int16_t)p->act_min;
         r.hi[j] = (int16_t)p->act_max;

@@ -65,6 +65,17 @@ static inline int32_t mve_sum_s8(const int8_t *w, int32_t n)
     return s;
 }
 
+/* max(init, x[0..n)) for n >= 0. */
+static inline int32_t mve_max_s32(const int32_t *x, int32_t n, int32_t init)
+{
+    while (n > 0) {
+        init = vmaxvq_p_s32(init, vldrwq_z_s32(x, vctp32q((uint32_t)n)), vctp32q((uint32_t)n));
+        x += 4;
+        n -= 4;
+    }
+    return init;
+}
+
 /* sum x[i] * w[i], i < k: 16 multiply-accumulates per VMLADAVA. */
 static inline int32_t mve_dot1_s8(const int8_t *x, const int8_t *w, int32_t k)
 {

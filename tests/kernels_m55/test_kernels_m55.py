@@ -126,6 +126,7 @@ def _overlapped_depthwise(rng, c: int) -> bytes:
 def mve_cases() -> list[tuple[str, bytes]]:
     """Layers aimed at the fast kernels' edges (label, model)."""
     rng = np.random.default_rng(12)
+    rng2 = np.random.default_rng(1212)  # the fast paths' own cases: rng's sequence unchanged
     c = []
     c.append(
         (
@@ -200,26 +201,26 @@ def mve_cases() -> list[tuple[str, bytes]]:
     c.append(
         (
             "conv 1x1 8->48 odd pixel count (pairs, last pixel alone)",
-            _conv_model(rng, (1, 5, 7, 8), (1, 5, 7, 48), (1, 1), {**SAME, **RELU6}),
+            _conv_model(rng2, (1, 5, 7, 8), (1, 5, 7, 48), (1, 1), {**SAME, **RELU6}),
         )
     )
     c.append(
         (
             "conv 1x1 16->10 batch 2 (pairs + two tail channels)",
-            _conv_model(rng, (2, 3, 3, 16), (2, 3, 3, 10), (1, 1), SAME, in_q=(0.05, -128)),
+            _conv_model(rng2, (2, 3, 3, 16), (2, 3, 3, 10), (1, 1), SAME, in_q=(0.05, -128)),
         )
     )
     c.append(
         (
             "conv 1x1 s2 24->12 (pairs of strided rows)",
-            _conv_model(rng, (1, 7, 9, 24), (1, 4, 5, 12), (1, 1), SAME2, out_q=(0.05, 3)),
+            _conv_model(rng2, (1, 7, 9, 24), (1, 4, 5, 12), (1, 1), SAME2, out_q=(0.05, 3)),
         )
     )
     c.append(
         (
             "conv 3x3 s2 SAME 3->16 odd width (im2col pairs, padding)",
             _conv_model(
-                rng, (1, 9, 7, 3), (1, 5, 4, 16), (3, 3), {**SAME2, **RELU6}, in_q=(0.05, 127)
+                rng2, (1, 9, 7, 3), (1, 5, 4, 16), (3, 3), {**SAME2, **RELU6}, in_q=(0.05, 127)
             ),
         )
     )
@@ -227,7 +228,7 @@ def mve_cases() -> list[tuple[str, bytes]]:
         (
             "conv 1x1 32->7 per-tensor, 15 pixels",
             _conv_model(
-                rng, (1, 3, 5, 32), (1, 3, 5, 7), (1, 1), SAME, out_q=(0.2, -3), per_channel=False
+                rng2, (1, 3, 5, 32), (1, 3, 5, 7), (1, 1), SAME, out_q=(0.2, -3), per_channel=False
             ),
         )
     )
@@ -235,43 +236,49 @@ def mve_cases() -> list[tuple[str, bytes]]:
     c.append(
         (
             "conv 1x1 40->10 batch 2 (packed weights, 2 tail channels)",
-            _conv_model(rng, (2, 5, 6, 40), (2, 5, 6, 10), (1, 1), SAME, in_q=(0.05, -128)),
+            _conv_model(rng2, (2, 5, 6, 40), (2, 5, 6, 10), (1, 1), SAME, in_q=(0.05, -128)),
         )
     )
     c.append(
         (
             "conv 3x3 SAME 7->9 relu6 (packed weights, K = 63, im2col)",
-            _conv_model(rng, (1, 6, 7, 7), (1, 6, 7, 9), (3, 3), {**SAME, **RELU6}),
+            _conv_model(rng2, (1, 6, 7, 7), (1, 6, 7, 9), (3, 3), {**SAME, **RELU6}),
         )
     )
     c.append(
         (
             "conv 1x1 200->90 (packed weights, chunks of 76 and 14 channels)",
-            _conv_model(rng, (1, 11, 10, 200), (1, 11, 10, 90), (1, 1), SAME, out_q=(1.0, 2)),
+            _conv_model(rng2, (1, 11, 10, 200), (1, 11, 10, 90), (1, 1), SAME, out_q=(1.0, 2)),
         )
     )
     c.append(
         (
             "conv 3x3 SAME 100->6 (im2col runs of 2 pixels)",
-            _conv_model(rng, (1, 3, 5, 100), (1, 3, 5, 6), (3, 3), SAME, out_q=(1.0, 1)),
+            _conv_model(rng2, (1, 3, 5, 100), (1, 3, 5, 6), (3, 3), SAME, out_q=(1.0, 1)),
         )
     )
     c.append(
         (
             "conv 3x3 s2 SAME 3->8 width 160 (im2col runs of 75 pixels, odd rest)",
-            _conv_model(rng, (1, 3, 160, 3), (1, 2, 80, 8), (3, 3), SAME2, out_q=(0.2, -1)),
+            _conv_model(rng2, (1, 3, 160, 3), (1, 2, 80, 8), (3, 3), SAME2, out_q=(0.2, -1)),
+        )
+    )
+    c.append(
+        (
+            "conv 1x1 8->6 mixed left shifts (pair kernel's VSHL step)",
+            _conv_model(rng2, (1, 3, 3, 8), (1, 3, 3, 6), (1, 1), SAME, out_q=(0.0002, -5)),
         )
     )
     c.append(
         (
             "conv 1x1 17->4, 3 pixels",
-            _conv_model(rng, (1, 1, 3, 17), (1, 1, 3, 4), (1, 1), SAME, out_q=(0.0004, 2)),
+            _conv_model(rng2, (1, 1, 3, 17), (1, 1, 3, 4), (1, 1), SAME, out_q=(0.0004, 2)),
         )
     )
     c.append(
         (
             "conv 3x1 VALID 5->9 batch 2 (K = 15, im2col pairs across images)",
-            _conv_model(rng, (2, 5, 3, 5), (2, 3, 3, 9), (3, 1), VALID, out_q=(0.1, 0)),
+            _conv_model(rng2, (2, 5, 3, 5), (2, 3, 3, 9), (3, 1), VALID, out_q=(0.1, 0)),
         )
     )
     c.append(
@@ -310,38 +317,44 @@ def mve_cases() -> list[tuple[str, bytes]]:
     c.append(
         (
             "depthwise 3x3 SAME 24 ch odd width, batch 2 (rows)",
-            _dw_model(rng, (2, 4, 7, 24), (2, 4, 7, 24), (3, 3), {**SAME, **RELU6}),
+            _dw_model(rng2, (2, 4, 7, 24), (2, 4, 7, 24), (3, 3), {**SAME, **RELU6}),
         )
     )
     c.append(
         (
             "depthwise 3x3 s2 VALID 13 ch (rows, partial second group)",
-            _dw_model(rng, (1, 7, 9, 13), (1, 3, 4, 13), (3, 3), {**VALID, **SAME2, "padding": 1}),
+            _dw_model(rng2, (1, 7, 9, 13), (1, 3, 4, 13), (3, 3), {**VALID, **SAME2, "padding": 1}),
         )
     )
     c.append(
         (
             "depthwise 3x3 s2 SAME 5 ch even width, zp -128 (rows, one partial group)",
-            _dw_model(rng, (1, 6, 8, 5), (1, 3, 4, 5), (3, 3), SAME2, in_q=(0.05, -128)),
+            _dw_model(rng2, (1, 6, 8, 5), (1, 3, 4, 5), (3, 3), SAME2, in_q=(0.05, -128)),
+        )
+    )
+    c.append(
+        (
+            "depthwise 3x3 s2 SAME 24 ch mixed left shifts (rows' VSHL step)",
+            _dw_model(rng2, (1, 5, 6, 24), (1, 3, 3, 24), (3, 3), SAME2, out_q=(0.0002, 1)),
         )
     )
     c.append(
         (
             "depthwise 3x3 VALID 40 ch, one pixel per row (rows)",
-            _dw_model(rng, (1, 5, 3, 40), (1, 3, 1, 40), (3, 3), VALID, out_q=(0.0004, -3)),
+            _dw_model(rng2, (1, 5, 3, 40), (1, 3, 1, 40), (3, 3), VALID, out_q=(0.0004, -3)),
         )
     )
     c.append(
         (
             "depthwise 3x3 SAME 16 ch on a 1x1 image, no bias (rows)",
-            _dw_model(rng, (1, 1, 1, 16), (1, 1, 1, 16), (3, 3), SAME, bias=False),
+            _dw_model(rng2, (1, 1, 1, 16), (1, 1, 1, 16), (3, 3), SAME, bias=False),
         )
     )
     c.append(
         (
             "depthwise 3x3 dilation 2 SAME 16 ch (pixel path)",
             _dw_model(
-                rng,
+                rng2,
                 (1, 6, 6, 16),
                 (1, 6, 6, 16),
                 (3, 3),
@@ -352,7 +365,7 @@ def mve_cases() -> list[tuple[str, bytes]]:
     c.append(
         (
             "depthwise 24 ch over its own input (rows, streaming overlap)",
-            _overlapped_depthwise(rng, 24),
+            _overlapped_depthwise(rng2, 24),
         )
     )
     c.append(
