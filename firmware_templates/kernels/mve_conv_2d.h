@@ -66,6 +66,62 @@ static inline void mve_conv_im2col(const conv_2d_params_t *p, const int8_t *imag
     }
 }
 
+/* im2col of n >= 1 consecutive output pixels of a row whose windows lie inside the input
+ * (dilation_w = 1), kernel rows of row_bytes <= 32 bytes: one or two vectors per kernel row,
+ * the last predicated (no byte past the window read), 6 or 8 instructions per kernel row. */
+__attribute__((noinline)) static void mve_conv_im2col_inside(int8_t *dst, const int8_t *src,
+                                                             int32_t n,
+                                                             const conv_2d_params_t *p,
+                                                             int32_t row_bytes)
+{
+    const int32_t line = p->dilation_h * p->in_w * p->in_c;
+    const int32_t step = p->stride_w * p->in_c;
+    const int32_t rows = p->k_h;
+    const int8_t *s;
+    if (row_bytes <= 16) {
+        __asm__ volatile("vctp.8 %[rb]\n"
+                         "1:\n\t"
+                         "mov %[s], %[src]\n\t"
+                         "dls lr, %[rows]\n"
+                         "2:\n\t"
+                         "vpstt\n\t"
+                         "vldrbt.8 q0, [%[s]]\n\t"
+                         "vstrbt.8 q0, [%[dst]]\n\t"
+                         "add %[s], %[line]\n\t"
+                         "add %[dst], %[rb]\n\t"
+                         "le lr, 2b\n\t"
+                         "add %[src], %[step]\n\t"
+                         "subs %[n], #1\n\t"
+                         "bne 1b"
+                         : [dst] "+r"(dst), [src] "+r"(src), [n] "+r"(n), [s] "=&r"(s)
+                         : [rb] "r"(row_bytes), [rows] "r"(rows), [line] "r"(line),
+                           [step] "r"(step)
+                         : "q0", "lr", "cc", "memory");
+    } else {
+        __asm__ volatile("subs %[s], %[rb], #16\n\t"
+                         "vctp.8 %[s]\n"
+                         "1:\n\t"
+                         "mov %[s], %[src]\n\t"
+                         "dls lr, %[rows]\n"
+                         "2:\n\t"
+                         "vldrb.8 q0, [%[s]]\n\t"
+                         "vstrb.8 q0, [%[dst]]\n\t"
+                         "vpstt\n\t"
+                         "vldrbt.8 q0, [%[s], #16]\n\t"
+                         "vstrbt.8 q0, [%[dst], #16]\n\t"
+                         "add %[s], %[line]\n\t"
+                         "add %[dst], %[rb]\n\t"
+                         "le lr, 2b\n\t"
+                         "add %[src], %[step]\n\t"
+                         "subs %[n], #1\n\t"
+                         "bne 1b"
+                         : [dst] "+r"(dst), [src] "+r"(src), [n] "+r"(n), [s] "=&r"(s)
+                         : [rb] "r"(row_bytes), [rows] "r"(rows), [line] "r"(line),
+                           [step] "r"(step)
+                         : "q0", "lr", "cc", "memory");
+    }
+}
+
 /* Per group of four output channels, what the requantization needs, 64 bytes apart so one
  * pointer walks them: the constant input_offset * sum w + bias, multiplier, left shift and
  * negated right shift (requantize_x4_split). */
@@ -604,8 +660,17 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
                     for (j = 0; j < m; ++j) {
                         const int32_t in_x0 = (ox + j) * p->stride_w - p->pad_w;
                         int8_t *dst = col + j * k;
-                        if (rows_in && p->dilation_w == 1 && in_x0 >= 0 &&
-                            in_x0 + p->k_w <= p->in_w) { /* inside: one copy per row */
+                        int32_t n = 0; /* pixels from j on whose windows lie inside */
+                        if (rows_in && p->dilation_w == 1 && in_x0 >= 0) {
+                            const int32_t room = p->in_w - p->k_w - in_x0; /* >= 0: inside */
+                            n = room < 0 ? 0 : room / p->stride_w + 1;
+                            n = n < m - j ? n : m - j;
+                        }
+                        if (n && row_bytes <= 32) {
+                            mve_conv_im2col_inside(dst, image + in_y0 * line + in_x0 * p->in_c,
+                                                   n, p, row_bytes);
+                            j += n - 1;
+                        } else if (n) { /* one copy per row */
                             const int8_t *src = image + in_y0 * line + in_x0 * p->in_c;
                             for (ky = 0; ky < p->k_h; ++ky) {
                                 mve_copy_s8(dst + ky * row_bytes, src, row_bytes);
