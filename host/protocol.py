@@ -32,8 +32,10 @@ HEADER_SIZE = 8
 TRAILER_SIZE = 4
 OVERHEAD = HEADER_SIZE + TRAILER_SIZE
 PROTOCOL_VERSION = 1
-# Largest payload the firmware accepts (PROTO_MAX_PAYLOAD in protocol.h): 1024 data bytes of a
-# DATA chunk plus its offset, or an INFER reply of a 1024-byte embedding plus its counter.
+# Largest payload of the host's frames and, until INFO says more, of the board's (the firmware's
+# default PROTO_MAX_PAYLOAD): 1024 data bytes of a DATA chunk plus its offset, or an INFER reply
+# of a 1024-byte embedding plus its counter. A firmware with a larger output tensor is built
+# with PROTO_MAX_PAYLOAD = output + 8 and reports it in INFO (BoardSession then accepts it).
 MAX_PAYLOAD = 1032
 RESPONSE = 0x80
 

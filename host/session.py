@@ -184,6 +184,13 @@ class BoardSession:
                 f"{self.transport.url}: protocol version expected {P.PROTOCOL_VERSION}, "
                 f"board speaks {info.protocol_version}"
             )
+        if info.output_size + 8 > info.max_payload:
+            raise SessionError(
+                f"{self.transport.url}: the board's output tensor ({info.output_size} bytes) does "
+                f"not fit its largest reply ({info.max_payload} bytes): rebuild the firmware"
+            )
+        # a project with an output above 1024 bytes replies with larger frames (INFO says how large)
+        self.packetizer.max_payload = max(P.MAX_PAYLOAD, info.max_payload)
         if reply.status == Status.MODEL_MISMATCH or (
             self.expected_hash is not None and info.model_hash != self.expected_hash
         ):

@@ -20,8 +20,12 @@
 #define PROTO_HEADER_SIZE 8u
 #define PROTO_TRAILER_SIZE 4u
 #define PROTO_OVERHEAD (PROTO_HEADER_SIZE + PROTO_TRAILER_SIZE)
-/* 1024 data bytes of a DATA chunk + its u32 offset, or a 1024-byte embedding + u64 counter. */
+/* 1024 data bytes of a DATA chunk + its u32 offset, or an output tensor + its u64 counter: a
+ * project whose output exceeds 1024 bytes is built with -DPROTO_MAX_PAYLOAD=output + 8 (its
+ * Makefile, from toolchain/boards/project.py); INFO reports the value to the host. */
+#ifndef PROTO_MAX_PAYLOAD
 #define PROTO_MAX_PAYLOAD 1032u
+#endif
 #define PROTO_MAX_FRAME (PROTO_MAX_PAYLOAD + PROTO_OVERHEAD)
 #define PROTO_INFO_SIZE 144u
 #define PROTO_RESPONSE 0x80u

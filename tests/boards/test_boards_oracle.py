@@ -92,3 +92,41 @@ def test_stm32n6_compiles_and_links(int8_model, tmp_path):
     report = build_project(project)
     assert report.board == "STM32N6570-DK" and report.weights > 0
     assert (project / "firmware.elf").is_file() and (project / "firmware.hex").is_file()
+
+
+def _wide_output_model(path, out_c=1280):
+    """A 1x1 conv from 16 to 1280 channels on one pixel: a 1280-byte output (MobileNetV2's
+    embedding width), more than the protocol's default 1024-byte reply."""
+    from toolchain.codegen.tflite_writer import TensorSpec as T
+    from toolchain.codegen.tflite_writer import single_op_model
+
+    rng = np.random.default_rng(4)
+    w = rng.integers(-127, 128, (out_c, 1, 1, 16)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.02, out_c)
+    ins = [
+        T((1, 1, 1, 16), "int8", 0.05, 3),
+        T(w.shape, "int8", ws, 0, w, 0),
+        T((out_c,), "int32", 0.05 * ws, 0, rng.integers(-900, 900, out_c).astype(np.int32)),
+    ]
+    opts = {"padding": 1, "stride_w": 1, "stride_h": 1}
+    path.write_bytes(single_op_model("CONV_2D", ins, T((1, 1, 1, out_c), "int8", 0.1, -2), opts))
+    return path
+
+
+def test_an_output_above_1024_bytes_comes_back_in_one_reply(tmp_path):
+    model = _wide_output_model(tmp_path / "wide.tflite")
+    project = generate_project(model, tmp_path / "host", board="host")
+    assert "-DPROTO_MAX_PAYLOAD=1288u" in (project / "Makefile").read_text()
+    build_project(project)
+    board = get_board("host")
+    xs = np.random.default_rng(5).integers(-128, 128, (3, 1, 1, 16)).astype(np.int8)
+    try:
+        url = board.start(project)
+        digest = hashlib.sha256(model.read_bytes()).digest()
+        info, outputs, _ = infer_all(url, digest, [x.tobytes() for x in xs], timeout=10.0)
+    finally:
+        board.stop()
+        stop_boards(project)
+    assert info.max_payload == 1288 and info.output_size == 1280
+    got = np.stack([np.frombuffer(o, np.int8) for o in outputs])
+    np.testing.assert_array_equal(got, Oracle(model).run(xs).reshape(3, -1))

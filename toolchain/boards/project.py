@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 
 from toolchain import __version__
 from toolchain.boards.base import Board, get_board
@@ -62,11 +63,38 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
+#: PROTO_MAX_PAYLOAD by default: a 1024-byte DATA chunk and its u32 offset (docs/protocol.md).
+DEFAULT_MAX_PAYLOAD = 1032
+#: the frame's u16 length field
+FRAME_LENGTH_LIMIT = 0xFFFF
+
+
+def max_payload(network: dict[str, Any]) -> int:
+    """The firmware's PROTO_MAX_PAYLOAD: 1032, or the output tensor plus the INFER reply's u64
+    counter when that is larger (a 1280-d embedding needs 1288).
+
+    Raises:
+        BoardError: the output does not fit one frame (u16 length).
+    """
+    shape, dtype = network.get("output_shape"), network.get("output_dtype")
+    if shape is None or dtype is None:
+        return DEFAULT_MAX_PAYLOAD
+    needed = int(np.prod(shape)) * np.dtype(dtype).itemsize + 8
+    if needed > FRAME_LENGTH_LIMIT:
+        raise BoardError(
+            f"the network's output ({needed - 8} bytes, shape {list(shape)} {dtype}) does not fit "
+            f"one INFER reply (at most {FRAME_LENGTH_LIMIT - 8} bytes); reduce "
+            "model.embedding_dim"
+        )
+    return max(DEFAULT_MAX_PAYLOAD, needed)
+
+
 def build_context(
     board: Board, name: str, network: dict[str, Any], digest: str, command: str | None
 ) -> dict[str, Any]:
     """The one context dict every template sees."""
     return {
+        "max_payload": max_payload(network),
         "name": name,
         "NAME": name.upper(),
         "board": board.name,
