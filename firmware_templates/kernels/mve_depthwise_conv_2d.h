@@ -510,15 +510,17 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
     return 1;
 }
 
-/* Loop order batch, output row, channel chunk, column: output rows are written in increasing
- * order and no input row above the current row's window is read again, the contract under
- * which the arena planner lets the output start inside the input (docs/codegen.md, streaming
- * overlap). With more than one chunk (over MVE_DW_CHUNK channels) the records are rebuilt per
- * row. */
-static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
-                                           const int8_t *input, const int8_t *filter,
-                                           const int32_t *bias, const int32_t *multiplier,
-                                           const int32_t *shift, int8_t *output)
+/* The pixel path (any window up to MVE_DW_MAX_TAPS taps, dilation, up to MVE_DW_MAX_C
+ * channels): loop order batch, output row, channel chunk, column: output rows are written in
+ * increasing order and no input row above the current row's window is read again, the contract
+ * under which the arena planner lets the output start inside the input (docs/codegen.md,
+ * streaming overlap). With more than one chunk (over MVE_DW_CHUNK channels) the records are
+ * rebuilt per row. */
+__attribute__((noinline)) static int mve_dw_pixels(const depthwise_conv_2d_params_t *p,
+                                                   const int8_t *input, const int8_t *filter,
+                                                   const int32_t *bias,
+                                                   const int32_t *multiplier,
+                                                   const int32_t *shift, int8_t *output)
 {
     const int32_t ch = p->in_c;
     const int32_t taps = p->k_h * p->k_w;
@@ -531,11 +533,8 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
     const int8_t *tap[MVE_DW_MAX_TAPS];
     int32_t tap_offset[MVE_DW_MAX_TAPS];
     int32_t c0, b, oy, ox, ky, kx, t, c;
-    if (p->depth_multiplier != 1 || taps > MVE_DW_MAX_TAPS || ch > MVE_DW_MAX_C || ch <= 0) {
+    if (taps > MVE_DW_MAX_TAPS || ch > MVE_DW_MAX_C) {
         return 0;
-    }
-    if (mve_dw_rows(p, input, filter, bias, multiplier, shift, output)) {
-        return 1;
     }
     mve_fill_s8(pad_row, (int8_t)(-p->input_offset), ch);
     for (ky = 0, t = 0; ky < p->k_h; ++ky) {
@@ -599,6 +598,21 @@ static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
         }
     }
     return 1;
+}
+/* The 3x3 row path when it applies, else the pixel path; each in its own frame (not inlined),
+ * so the stack holds only one of them (at most 24 KiB). */
+static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
+                                           const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, const int32_t *multiplier,
+                                           const int32_t *shift, int8_t *output)
+{
+    if (p->depth_multiplier != 1 || p->in_c <= 0) {
+        return 0;
+    }
+    if (mve_dw_rows(p, input, filter, bias, multiplier, shift, output)) {
+        return 1;
+    }
+    return mve_dw_pixels(p, input, filter, bias, multiplier, shift, output);
 }
 #endif /* REID_MVE */
 
