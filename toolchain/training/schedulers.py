@@ -230,8 +230,10 @@ class LRCosineDecayRestarts(EpochLRScheduler):
 class LRPolynomialDecay(EpochLRScheduler):
     """Hold `initial_lr` for `hold_steps`, then `(initial−end)·(1−t/decay_steps)**power + end`."""
 
+    default_power = 0.5
+
     def __init__(
-        self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.5, verbose=0
+        self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=None, verbose=0
     ):
         super().__init__(
             verbose,
@@ -239,39 +241,28 @@ class LRPolynomialDecay(EpochLRScheduler):
             hold_steps=hold_steps,
             decay_steps=decay_steps,
             end_lr=end_lr,
-            power=power,
+            power=self.default_power if power is None else power,
         )
+
+    def fraction(self, step: int) -> float:
+        """How far the decay is after `step` epochs past the hold, 0..1."""
+        return min(step, self.decay_steps) / self.decay_steps
 
     def schedule(self, epoch):
         if epoch < self.hold_steps - 1:
             return self.initial_lr
-        step = epoch - self.hold_steps + 1
-        p = min(step, self.decay_steps) / self.decay_steps
+        p = self.fraction(epoch - self.hold_steps + 1)
         return (self.initial_lr - self.end_lr) * (1.0 - p) ** self.power + self.end_lr
 
 
 @SCHEDULERS.register("LRPolynomialDecayRestarts")
-class LRPolynomialDecayRestarts(EpochLRScheduler):
+class LRPolynomialDecayRestarts(LRPolynomialDecay):
     """Like LRPolynomialDecay, restarting from `initial_lr` every `decay_steps` epochs."""
 
-    def __init__(
-        self, initial_lr=None, hold_steps=None, decay_steps=None, end_lr=None, power=0.7, verbose=0
-    ):
-        super().__init__(
-            verbose,
-            initial_lr=initial_lr,
-            hold_steps=hold_steps,
-            decay_steps=decay_steps,
-            end_lr=end_lr,
-            power=power,
-        )
+    default_power = 0.7
 
-    def schedule(self, epoch):
-        if epoch < self.hold_steps - 1:
-            return self.initial_lr
-        step = epoch - self.hold_steps + 1
-        p = step / (self.decay_steps * math.ceil(step / self.decay_steps)) if step > 0 else 0.0
-        return (self.initial_lr - self.end_lr) * (1.0 - p) ** self.power + self.end_lr
+    def fraction(self, step: int) -> float:
+        return step / (self.decay_steps * math.ceil(step / self.decay_steps)) if step > 0 else 0.0
 
 
 @SCHEDULERS.register("LRPiecewiseConstantDecay")
