@@ -9,7 +9,20 @@
  * is the reference's sum (x + input_offset) * w + bias exactly: a padded tap holds
  * x = -input_offset and contributes 0, as a skipped tap does in the reference. The per-channel
  * constant input_offset * sum w + bias is computed once per call for a chunk of channels.
- * Four output channels share each load of the row (mve_dot4_s8) and are requantized together.
+ *
+ * Pixels go to the kernels in runs (mve_conv_run): a whole 1x1 stride-1 layer, one output row
+ * of a strided 1x1, or as many im2col rows of an output row as fit the buffer (windows inside
+ * the input copied by mve_conv_im2col_inside). Three assembly kernels, each requantizing groups
+ * of four output channels with requantize.h's sequence:
+ * - K <= 32 (mve_conv_pairs1/2): two pixels per pass, their rows held in registers, weights
+ *   repacked per group (channels 0, 2, 1, 3, zero-padded to 16 or 32 bytes), each weight load
+ *   serving both pixels, one VMLADAV per output;
+ * - K > 32 with enough pixels (mve_conv_pixel_packed): per pixel, the group's four weight rows
+ *   interleaved per 16-byte chunk so one pointer walks them (DLSTP/LETP loop, one row load for
+ *   four VMLADAVA);
+ * - otherwise mve_conv_pixel (the filter as given, four row pointers).
+ * 1..3 channels after the last group: mve_dot1_s8 and mve_requantize_store_s8. The pair
+ * kernels branch over the VSHL step when no channel has a positive shift (a shift by 0).
  *
  * conv_2d_s8_mve() returns 0 without writing when a layer is outside these bounds (K too long
  * for the buffer); the caller then runs the reference loop. */
@@ -384,8 +397,8 @@ __attribute__((noinline)) static void mve_conv_pixel_packed(const int8_t *row, i
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory");
 }
 
-/* Rows of 1 <= k <= 16 bytes (one vector each: x0 in q0, x1 in q1). Per group 43
- * instructions for eight outputs, per pair 19 more. */
+/* Rows of 1 <= k <= 16 bytes (one vector each: x0 in q0, x1 in q1). Per group 41
+ * instructions for eight outputs (44 with left shifts), per pair 21 more. */
 __attribute__((noinline)) static void mve_conv_pairs1(mve_conv_pairs_t *s)
 {
     int32_t a0, a1, a2, a3, off;
@@ -427,7 +440,7 @@ __attribute__((noinline)) static void mve_conv_pairs1(mve_conv_pairs_t *s)
 }
 
 /* Rows of 16 < k <= 32 bytes (two vectors each: x0 in q0/q1, x1 in q2/q3; the bounds are
- * loaded per group). Per group 57 instructions for eight outputs. */
+ * loaded per group). Per group 55 instructions for eight outputs (58 with left shifts). */
 __attribute__((noinline)) static void mve_conv_pairs2(mve_conv_pairs_t *s)
 {
     int32_t a0, a1, a2, a3, off;

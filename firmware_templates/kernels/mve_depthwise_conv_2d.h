@@ -3,15 +3,20 @@
  *
  * Channels are the vector lanes: per tap, 8 channels of input and filter are loaded widened to
  * int16 and multiplied into int32 products (VMULLB: even channels, VMULLT: odd channels; an
- * int8 product fits int16), added to int32 accumulators; 16 channels per step in an assembly
- * loop over the taps (mve_dw_pixel16), then 4-lane predicated steps for the last 1..15. For each output
- * pixel a table holds each tap's input pixel, or a row of input zero points for taps outside
- * the input, so
+ * int8 product fits int16), added to int32 accumulators. With
  *     acc[c] = sum x * w + input_offset * sum w + bias[c]
- * equals the reference's sum over valid taps of (x + input_offset) * w + bias: a padded tap
- * holds x = -input_offset and contributes 0. The per-channel constant input_offset * sum w +
- * bias is computed once per call, with the split shifts, into one record per 16 channels in the
- * accumulators' lane order. Requantization: requantize_x4(_split), four channels at a time.
+ * (the reference's sum over valid taps of (x + input_offset) * w + bias: a padded tap holds
+ * x = -input_offset and contributes 0) the per-channel constant input_offset * sum w + bias is
+ * computed once per call into records in the accumulators' lane order. Two paths:
+ * - 3x3, stride 1 or 2, dilation 1, <= MVE_DW_ROW_MAX_C channels (mve_dw_rows): a ring of
+ *   three input rows rearranged [group of 8 channels][column][8] with the padding filled in,
+ *   one assembly loop per output row (mve_dw_row_s1/s2) over the groups and pairs of pixels
+ *   with fixed tap offsets; requantization per pair, offset and clamp on int16 lanes;
+ * - any other window (mve_dw_pixels): per output pixel a table of tap pointers (or a row of
+ *   input zero points), 16 channels per step in an assembly loop over the taps
+ *   (mve_dw_pixel16), then 4-lane predicated steps for the last 1..15.
+ * Both write output rows in increasing order and read no input row above the current row's
+ * window again (the planner's streaming-overlap contract, docs/codegen.md).
  *
  * depthwise_conv_2d_s8_mve() returns 0 without writing when the layer is outside its bounds
  * (depth multiplier != 1, more than MVE_DW_MAX_TAPS taps or MVE_DW_MAX_C channels); the caller
@@ -25,8 +30,8 @@
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records of 320 bytes
- * (10 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables. */
+/* Stack use of the pixel path: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records
+ * of 320 bytes (10 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables (13 KiB). */
 #define MVE_DW_MAX_C 2048
 #define MVE_DW_CHUNK 512
 #define MVE_DW_MAX_TAPS 64
@@ -170,8 +175,12 @@ static inline void mve_dw_prepare(const depthwise_conv_2d_params_t *p, const int
  * requantization (requantize.h's sequence) of both pixels with one load per parameter, then
  * saturating narrows to int16 (VQMOVNB/VQMOVNT put the even and odd channels back in order),
  * offset and clamp on eight lanes, and two 8-byte stores (predicated for the last 1..7
- * channels). The narrowing saturates only values far outside [act_min, act_max] (|x| >
- * 32767 - 128), which the clamp maps to the same bound. */
+ * channels). VQMOVN saturates a value outside int16 and VQADD.S16 a sum with the output offset
+ * outside it: both only move values that lie far outside [act_min, act_max] (a range inside
+ * int8) without crossing it, so the clamp gives the same byte. The VSHL step is branched over
+ * when no channel has a positive shift (a shift by 0). 140 instructions per pair of pixels and
+ * group of 8 channels (144 multiply-accumulates) at stride 1, 143 at stride 2, 6 more with
+ * left shifts. */
 #define MVE_DW_ROW_MAX_C 384
 #define MVE_DW_RING_BYTES 12288
 
@@ -324,8 +333,8 @@ _Static_assert(offsetof(mve_dw_row_t, out) == 12 && offsetof(mve_dw_row_t, ch) =
         : [s] "r"(s)                                                                              \
         : "q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "lr", "cc", "memory")
 
-/* Per pair and group 145 (stride 1) or 148 (stride 2) instructions for 144 multiply-
- * accumulates. Not inlined: the operands need most registers. */
+/* Per pair and group 140 (stride 1) or 143 (stride 2) instructions for 144 multiply-
+ * accumulates, 6 more with left shifts. Not inlined: the operands need most registers. */
 __attribute__((noinline)) static void mve_dw_row_s1(const mve_dw_row_t *s)
 {
     const int8_t *p0, *p1, *p2, *w;
