@@ -130,3 +130,21 @@ def test_an_output_above_1024_bytes_comes_back_in_one_reply(tmp_path):
     assert info.max_payload == 1288 and info.output_size == 1280
     got = np.stack([np.frombuffer(o, np.int8) for o in outputs])
     np.testing.assert_array_equal(got, Oracle(model).run(xs).reshape(3, -1))
+
+
+def test_an_output_beyond_one_frame_is_refused_naming_the_key(tmp_path):
+    from toolchain.codegen.tflite_writer import TensorSpec as T
+    from toolchain.codegen.tflite_writer import single_op_model
+    from toolchain.errors import BoardError
+
+    w = np.ones((7, 1, 1, 1), np.int8)
+    ins = [
+        T((1, 100, 100, 1), "int8", 0.05, 0),
+        T(w.shape, "int8", [0.01] * 7, 0, w, 0),
+        T((7,), "int32", [0.0005] * 7, 0, np.zeros(7, np.int32)),
+    ]
+    opts = {"padding": 1, "stride_w": 1, "stride_h": 1}
+    model = tmp_path / "huge.tflite"  # 70 000 output bytes > 65 527
+    model.write_bytes(single_op_model("CONV_2D", ins, T((1, 100, 100, 7), "int8", 0.1, 0), opts))
+    with pytest.raises(BoardError, match=r"output \(70000 bytes.*model.embedding_dim"):
+        generate_project(model, tmp_path / "host", board="host")

@@ -28,7 +28,7 @@ from toolchain import __version__
 from toolchain import stedgeai as st
 from toolchain.backends import BACKENDS
 from toolchain.boards.base import Board, get_board
-from toolchain.boards.project import TEMPLATES, model_hash, render_project
+from toolchain.boards.project import TEMPLATES, check_reply_fits, model_hash, render_project
 from toolchain.errors import BoardError, NotAvailableError, UsageError
 from toolchain.files import atomic_write_json, atomic_write_text
 
@@ -91,6 +91,7 @@ def generate_stedgeai(
     runtime = collect_runtime(tool, generated, out_dir, name, npu=npu)
     network = network_facts(model, benchmark, name, runtime)
     write_adapter(out_dir, name, network, runtime, command)
+    check_reply_fits(network)
     render_project(
         out_dir,
         board=board_with_runtime(the_board, runtime),

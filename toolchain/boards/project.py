@@ -71,22 +71,22 @@ FRAME_LENGTH_LIMIT = 0xFFFF
 
 def max_payload(network: dict[str, Any]) -> int:
     """The firmware's PROTO_MAX_PAYLOAD: 1032, or the output tensor plus the INFER reply's u64
-    counter when that is larger (a 1280-d embedding needs 1288).
-
-    Raises:
-        BoardError: the output does not fit one frame (u16 length).
-    """
+    counter when that is larger (a 1280-d embedding needs 1288)."""
     shape, dtype = network.get("output_shape"), network.get("output_dtype")
     if shape is None or dtype is None:
         return DEFAULT_MAX_PAYLOAD
-    needed = int(np.prod(shape)) * np.dtype(dtype).itemsize + 8
-    if needed > FRAME_LENGTH_LIMIT:
+    return max(DEFAULT_MAX_PAYLOAD, int(np.prod(shape)) * np.dtype(dtype).itemsize + 8)
+
+
+def check_reply_fits(network: dict[str, Any]) -> None:
+    """Raise `BoardError` unless the network's output fits one INFER reply (u16 length)."""
+    if max_payload(network) > FRAME_LENGTH_LIMIT:
         raise BoardError(
-            f"the network's output ({needed - 8} bytes, shape {list(shape)} {dtype}) does not fit "
-            f"one INFER reply (at most {FRAME_LENGTH_LIMIT - 8} bytes); reduce "
+            f"the network's output ({max_payload(network) - 8} bytes, shape "
+            f"{list(network['output_shape'])} {network['output_dtype']}) does not fit one INFER "
+            f"reply of the board protocol (at most {FRAME_LENGTH_LIMIT - 8} bytes); reduce "
             "model.embedding_dim"
         )
-    return max(DEFAULT_MAX_PAYLOAD, needed)
 
 
 def build_context(
@@ -235,11 +235,13 @@ def generate_project(
         ) from err
     info = generate_network(model_copy, out_dir, name=name, command=command)
     _copy_network_files(info, out_dir)
+    network = network_as_dict(info)
+    check_reply_fits(network)
     return render_project(
         out_dir,
         board=the_board,
         name=name,
-        network=network_as_dict(info),
+        network=network,
         digest=model_hash(model_copy),
         command=command,
     )
