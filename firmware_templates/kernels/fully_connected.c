@@ -8,8 +8,8 @@
 #include "requantize.h"
 
 static void fully_connected_s8_reference(const fully_connected_params_t *p, const int8_t *input,
-                        const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
-                        const int32_t *shift, int8_t *output)
+                        const int8_t *filter, const int32_t *bias, const double *scale,
+                        int8_t *output)
 {
     int32_t b, o, d;
     for (b = 0; b < p->batches; ++b) {
@@ -31,20 +31,20 @@ static void fully_connected_s8_reference(const fully_connected_params_t *p, cons
             if (bias) {
                 acc += bias[o];
             }
-            acc = requantize_single_rounding(acc, multiplier[ch], shift[ch]) + p->output_offset;
-            output[(int64_t)b * p->out_depth + o] = (int8_t)rq_clamp(acc, p->act_min, p->act_max);
+            output[(int64_t)b * p->out_depth + o] =
+                (int8_t)requantize_fc(acc, scale[ch], p->output_offset, p->act_min, p->act_max);
         }
     }
 }
 
 void fully_connected_s8(const fully_connected_params_t *p, const int8_t *input,
-                        const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
-                        const int32_t *shift, int8_t *output)
+                        const int8_t *filter, const int32_t *bias, const double *scale,
+                        int8_t *output)
 {
 #if REID_MVE
-    if (fully_connected_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+    if (fully_connected_s8_mve(p, input, filter, bias, scale, output)) {
         return;
     }
 #endif
-    fully_connected_s8_reference(p, input, filter, bias, multiplier, shift, output);
+    fully_connected_s8_reference(p, input, filter, bias, scale, output);
 }

@@ -2,8 +2,8 @@
  *
  * Four filter rows at a time share each 16-byte load of the input row (mve_dot4_s8); the
  * input offset enters as input_offset * sum w, the row sums taken with VADDVA (each filter row
- * is used once per batch row, so there is nothing to precompute). The oracle's FC
- * requantization is single rounding (requantize_single_rounding), applied per output.
+ * is used once per batch row, so there is nothing to precompute). The oracle's FC output
+ * step (requantize_fc: double arithmetic) is applied per output.
  * fully_connected_s8_mve() returns 0 for asymmetric filters (filter_offset != 0); the caller
  * then runs the reference loop. */
 #ifndef REID_KERNELS_MVE_FULLY_CONNECTED_H
@@ -14,21 +14,18 @@
 
 #if REID_MVE
 static inline int32_t mve_fc_output(const fully_connected_params_t *p, int32_t acc, int32_t o,
-                                    const int32_t *bias, const int32_t *multiplier,
-                                    const int32_t *shift)
+                                    const int32_t *bias, const double *scale)
 {
-    const int32_t ch = p->per_channel ? o : 0;
     if (bias) {
         acc += bias[o];
     }
-    acc = requantize_single_rounding(acc, multiplier[ch], shift[ch]) + p->output_offset;
-    return rq_clamp(acc, p->act_min, p->act_max);
+    return requantize_fc(acc, scale[p->per_channel ? o : 0], p->output_offset, p->act_min,
+                         p->act_max);
 }
 
 static inline int fully_connected_s8_mve(const fully_connected_params_t *p, const int8_t *input,
                                          const int8_t *filter, const int32_t *bias,
-                                         const int32_t *multiplier, const int32_t *shift,
-                                         int8_t *output)
+                                         const double *scale, int8_t *output)
 {
     const int32_t k = p->accum_depth;
     int32_t b, o, j;
@@ -50,13 +47,13 @@ static inline int fully_connected_s8_mve(const fully_connected_params_t *p, cons
             }
             vstrwq_s32(accs, vmlaq_n_s32(dot, vldrwq_s32(sums), p->input_offset));
             for (j = 0; j < 4; ++j) {
-                y[o + j] = (int8_t)mve_fc_output(p, accs[j], o + j, bias, multiplier, shift);
+                y[o + j] = (int8_t)mve_fc_output(p, accs[j], o + j, bias, scale);
             }
         }
         for (; o < p->out_depth; ++o) {
             const int8_t *w = filter + (int64_t)o * k;
             const int32_t acc = mve_dot1_s8(x, w, k) + p->input_offset * mve_sum_s8(w, k);
-            y[o] = (int8_t)mve_fc_output(p, acc, o, bias, multiplier, shift);
+            y[o] = (int8_t)mve_fc_output(p, acc, o, bias, scale);
         }
     }
     return 1;

@@ -328,5 +328,37 @@ def _l2_normalization_cases(rng) -> list[Case]:
     ]
 
 
+def fc_tie_cases() -> list[Case]:
+    """FULLY_CONNECTED where acc * s_in * s_w / s_out lands on halves: scales 0.05, 0.01, 0.2
+    (factor 0.0025: acc = 200 * odd is a tie) per tensor, and per channel with 0.125 x
+    {0.01, 0.7, 0.6} / 0.12 .. like scales; depth 2, every input pair of a grid, so thousands
+    of outputs with many exact and near ties (the oracle rounds acc * factor in double, half
+    away from zero)."""
+    rng = np.random.default_rng(21)
+    grid = np.array([(a, b) for a in range(-128, 128, 3) for b in range(-128, 128, 17)], np.int8)
+    cases = []
+    for label, ws, in_q, out_q in (
+        ("fc ties per-tensor 0.05*0.01/0.2", 0.01, (0.05, 3), (0.2, -5)),
+        ("fc ties per-channel", [0.01, 0.7, 0.6, 0.125, 0.25] * 8, (0.125, -1), (0.12, 9)),
+    ):
+        out = 40
+        w = rng.integers(-127, 128, (out, 2)).astype(np.int8)
+        scales = np.atleast_1d(ws) * np.ones(out) if np.ndim(ws) else np.full(out, ws)
+        ins = [
+            T((1, 2), "int8", *in_q),
+            T(w.shape, "int8", ws, 0, w, 0),
+            T(
+                (out,),
+                "int32",
+                in_q[0] * scales,
+                0,
+                200 * rng.integers(-20, 20, out).astype(np.int32),
+            ),
+        ]
+        model = single_op_model("FULLY_CONNECTED", ins, T((1, out), "int8", *out_q))
+        cases.append(Case(model, grid.reshape(-1, 1, 2), label))
+    return cases
+
+
 def test_single_op_models_match_oracle_bytes(tmp_path):
-    check_cases(tmp_path, _cases(), n=4)
+    check_cases(tmp_path, _cases() + fc_tie_cases(), n=4)

@@ -23,8 +23,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "codegen"))
 
-from m55_harness import REFERENCE, build_m55_image, objdump, run_m55_image  # noqa: E402
+from m55_harness import (  # noqa: E402
+    REFERENCE,
+    build_m55_image,
+    objdump,
+    oracle_mismatches,
+    run_m55_image,
+)
 from test_codegen_ops import _cases as codegen_matrix  # noqa: E402
+from test_codegen_ops import fc_tie_cases  # noqa: E402
 
 from toolchain.codegen.tflite_writer import TensorSpec as T  # noqa: E402
 from toolchain.codegen.tflite_writer import build_model, single_op_model
@@ -462,6 +469,10 @@ def matrix(tmp_path_factory):
     models.append(tiny_model(tmp))
     rng = np.random.default_rng(5)
     inputs = [_random_inputs(Oracle(m), 3, rng) for m in models]
+    for case in fc_tie_cases():  # FULLY_CONNECTED on ties: their own inputs (a grid)
+        labels.append("codegen matrix: " + case.label)
+        models.append(case.model)
+        inputs.append(case.inputs[::4])
     elf = build_m55_image(tmp / "fw", models, inputs, requantize_rounds=100_000)
     result = run_m55_image(elf, len(models))
     return labels, models, inputs, elf, result
@@ -469,21 +480,7 @@ def matrix(tmp_path_factory):
 
 def test_every_layer_matches_the_oracle_on_qemu_m55(matrix):
     labels, models, inputs, _, result = matrix
-    failures = []
-    for label, model, xs, got in zip(labels, models, inputs, result.outputs, strict=True):
-        oracle = Oracle(model)
-        want = [oracle.invoke(x) for x in xs]
-        if len(got) != len(xs):
-            failures.append(f"{label}: {len(got)} outputs for {len(xs)} inputs")
-            continue
-        for i, out in enumerate(got):
-            ref = want[i].tobytes()
-            if out != ref:
-                bad = np.flatnonzero(np.frombuffer(out, np.uint8) != np.frombuffer(ref, np.uint8))
-                failures.append(
-                    f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
-                    f"first at {bad[:5].tolist()}"
-                )
+    failures = oracle_mismatches(labels, models, inputs, result.outputs)
     assert len(models) > 80
     assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolchain.codegen.ops.base import INT8, INT32, OPS, OpEmitter
-from toolchain.codegen.quant import activation_range, quantize_multiplier
+from toolchain.codegen.quant import activation_range
 
 
 @OPS.register("FULLY_CONNECTED")
@@ -42,22 +42,11 @@ class FullyConnected(OpEmitter):
             raise self.fail(
                 f"{w.describe()}: expected 1 or {out_depth} scales, received {len(w.scales)}"
             )
-        mult = np.zeros(len(w.scales), np.int32)
-        shift = np.zeros(len(w.scales), np.int32)
-        for c, s in enumerate(w.scales):
-            # The oracle's per-tensor path (GetQuantizedConvolutionMultipler) multiplies the
-            # input and filter scales in float32, then divides in double; per-channel filters
-            # go through PopulateConvolutionQuantizationParams, all in double.
-            product = (
-                float(np.float32(x.scale) * np.float32(s))
-                if not per_channel
-                else float(x.scale) * float(s)
-            )
-            mult[c], shift[c] = quantize_multiplier(product / float(y.scale))
-        if np.any(shift > 30):
-            raise self.fail(
-                f"requantization multiplier 2^{int(shift.max())} is out of range (> 2^30)"
-            )
+        # The oracle's FC output is acc * (s_in * s_w / s_out) in double, rounded half away
+        # from zero (not a Q31 multiplier: measured, docs/codegen.md); one scale per channel.
+        scale = np.array([float(x.scale) * float(s) / float(y.scale) for s in w.scales])
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise self.fail(f"the output scale factors {scale.tolist()} must be positive")
         lo, hi = activation_range(
             self.op.options.get("activation", 0), y.scale, y.zero_point, y.dtype, self.where()
         )
@@ -72,8 +61,7 @@ class FullyConnected(OpEmitter):
             "act_max": hi,
             "per_channel": int(per_channel),
         }
-        self.mult = self.ctx.const(mult, "int32_t")
-        self.shift = self.ctx.const(shift, "int32_t")
+        self.scale = self.ctx.const(scale.astype(np.float64), "double")
 
     def emit(self) -> str:
         b = self.inputs[2] if len(self.inputs) > 2 else None
@@ -82,7 +70,7 @@ class FullyConnected(OpEmitter):
             "fully_connected_params_t",
             self.params,
             f"fully_connected_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
-            f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
+            f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.scale}, "
             f"{self.ctx.ptr(self.op.outputs[0])});",
         )
 
