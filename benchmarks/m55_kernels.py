@@ -7,6 +7,7 @@ kernels (the baseline: the same sources built with -DREID_REFERENCE_KERNELS), in
     .venv/bin/python benchmarks/m55_kernels.py --models A.tflite B.tflite
     ... --mve-share  # + the Helium share of the MVE build's instructions (QEMU block trace)
     ... --no-layers  # networks only; --layers: per-layer tables of the networks
+    ... --out docs/results.md  # also write the tables into the file's own marked block
 
 Each network runs in a test image (tests/kernels_m55/m55_harness.py: the qemu-m55 board
 support rendered from firmware_templates, the generated network, a main that times each layer
@@ -31,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "kernels_m55"), str(ROOT / "benchmarks")]
+
+from results_md import write_block  # noqa: E402
 
 FOOTPRINT_DIR = Path("/tmp/reidtool_footprint")
 
@@ -155,29 +158,32 @@ def measure(
     return rows
 
 
-def print_rows(rows: list[dict], by_op: bool, by_layer: bool) -> None:
-    print(
+def format_rows(rows: list[dict], by_op: bool, by_layer: bool) -> str:
+    """The markdown tables of `measure`'s rows: one line per model, then (by_op / by_layer)
+    one table per model with its op types or layers."""
+    out = [
         "| network | MACs | reference instructions | MVE instructions | ratio "
-        "| reference instr/MAC | MVE instr/MAC | Helium share of the MVE build's instructions |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        "| reference instr/MAC | MVE instr/MAC | Helium share of the MVE build's instructions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         share = f"{100 * r['share'][0] / r['share'][1]:.0f} %" if r["share"] else "-"
-        print(
+        out.append(
             f"| {r['label']} | {r['macs']:,} | {r['reference']:,} | {r['mve']:,} "
             f"| {r['reference'] / r['mve']:.1f} | {r['reference'] / max(r['macs'], 1):.2f} "
-            f"| {r['mve'] / max(r['macs'], 1):.3f} | {share} |",
-            flush=True,
+            f"| {r['mve'] / max(r['macs'], 1):.3f} | {share} |"
         )
     for r in rows:
         if not (by_op or by_layer) or not r["mve_layers"]:
             continue
-        print(f"\n{r['label']}: per {'layer' if by_layer else 'op type'}\n")
-        print(
+        out += [
+            "",
+            f"{r['label']}: per {'layer' if by_layer else 'op type'}",
+            "",
             "| op | MACs | reference instructions | MVE instructions | ratio "
-            "| reference instr/MAC | MVE instr/MAC | share of the MVE build's instructions |"
-        )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            "| reference instr/MAC | MVE instr/MAC | share of the MVE build's instructions |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for i, ((op, macs), ref, mve) in enumerate(
             zip(r["layers"], r["reference_layers"], r["mve_layers"], strict=True)
@@ -190,10 +196,23 @@ def print_rows(rows: list[dict], by_op: bool, by_layer: bool) -> None:
         total = sum(g[2] for g in groups.values())
         for key, (macs, ref, mve) in groups.items():
             per = _per_mac(macs)
-            print(
+            out.append(
                 f"| {key} | {macs:,} | {ref:,} | {mve:,} | {ref / max(mve, 1):.1f} | {per(ref)} "
                 f"| {per(mve)} | {100 * mve / total:.1f} % |"
             )
+    return "\n".join(out) + "\n"
+
+
+RESULTS_INTRO = """## Cortex-M55 kernels: instructions per inference
+
+Written by `.venv/bin/python benchmarks/m55_kernels.py --zoo --mve-share --out docs/results.md`:
+each network once on qemu-m55 (QEMU `-icount shift=0`, deterministic), the Helium kernels
+against the portable reference kernels (`-DREID_REFERENCE_KERNELS`, the baseline) in the same
+run, both checked byte for byte against the oracle; untrained weights, random inputs. MACs as
+the code generator counts them (convolution MACs plus one per element of the other ops).
+Instruction counts, not cycles (a Cortex-M55 executes most 128-bit MVE instructions in two
+beats). How the kernels work and what is left: docs/m55_kernels.md.
+"""
 
 
 def _per_mac(macs: int):
@@ -211,21 +230,30 @@ def main() -> int:
     parser.add_argument(
         "--mve-share", action="store_true", help="count Helium instructions (QEMU block trace)"
     )
+    parser.add_argument("--out", help="also write the tables into this file's own block")
     args = parser.parse_args()
     from codegen_footprint import int8_model
 
+    sections = []
     with tempfile.TemporaryDirectory(prefix="m55-kernels-") as tmp:
-        if not args.no_layers:
-            print("Single layers (one inference each)\n")
-            print_rows(
-                measure(layer_models(), Path(tmp) / "layers", False, args.mve_share), False, False
-            )
         nets = [("quickstart tinynet 64x32", int8_model("tinynet", (64, 32, 3)))]
         nets += [(Path(p).name, Path(p).read_bytes()) for p in args.models]
         if args.zoo:
             nets += zoo_models()
-        print("\nWhole networks (one inference each)\n")
-        print_rows(measure(nets, Path(tmp) / "nets", True, args.mve_share), True, args.layers)
+        rows = measure(nets, Path(tmp) / "nets", True, args.mve_share)
+        sections.append(
+            ("Whole networks (one inference each)", format_rows(rows, True, args.layers))
+        )
+        print(f"{sections[-1][0]}\n\n{sections[-1][1]}", flush=True)
+        if not args.no_layers:
+            rows = measure(layer_models(), Path(tmp) / "layers", False, args.mve_share)
+            sections.append(
+                ("Single layers shaped like the zoo's", format_rows(rows, False, False))
+            )
+            print(f"\n{sections[-1][0]}\n\n{sections[-1][1]}", flush=True)
+    if args.out:
+        text = RESULTS_INTRO + "".join(f"\n### {title}\n\n{table}" for title, table in sections)
+        write_block(Path(args.out), "m55_kernels.py", text)
     return 0
 
 

@@ -31,6 +31,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results_md import markers, write_block  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TGC2020_DIR", ROOT.parent / "shared" / "data" / "tgc2020-reid"))
 REIDTOOL = str(ROOT / ".venv" / "bin" / "reidtool")
@@ -41,8 +45,7 @@ CHANCE = {"mAP": 0.025, "rank1": 0.013}
 #: Blocks the chain writes; a run holding all of them is reused with --reuse.
 CHAIN_BLOCKS = ("float", "int8", "benchmark")
 #: The table lives between these lines of --out; the rest of the file (other sections) is kept.
-BEGIN = "<!-- begin: written by benchmarks/tgc2020.py -->"
-END = "<!-- end: written by benchmarks/tgc2020.py -->"
+BEGIN, END = markers("tgc2020.py")
 TITLE = "# Results: TGC2020 trail-runner re-identification"
 
 
@@ -215,7 +218,7 @@ def table(results: list[dict], args: argparse.Namespace) -> str:
         "to 3e-3 over 4 epochs, held 4, cosine decay to 1e-5 over 16); 10 % of the training",
         "crops (stratified per runner) for validation, the checkpoint with the lowest validation",
         "loss kept; int8 post-training quantization, per channel, uint8 input. mobilenetv2_a035",
-        "adds a 512-d projection (one INFER reply of the board holds at most 1 KiB).",
+        "adds a 512-d projection of its 1280-wide features.",
         "",
         "Observed on osnet_a025: until the learning rate decays (about epoch 12), the model in",
         "inference mode stays near chance on validation while training accuracy rises, because",
@@ -265,21 +268,9 @@ def verdicts(results: list[dict]) -> list[str]:
 
 
 def write_results(path: Path, text: str) -> None:
-    """Put `text` between BEGIN and END in `path`, keeping whatever the file holds around them.
-
-    A file without the markers that starts with TITLE is this script's older, unmarked output
-    and is replaced whole; any other file gets the block appended.
-    """
-    block = f"{BEGIN}\n{text}{END}\n"
-    old = path.read_text() if path.exists() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + block + rest.split(END, 1)[1].removeprefix("\n")
-    elif not old.strip() or old.startswith(TITLE):
-        new = block
-    else:
-        new = old.rstrip("\n") + "\n\n" + block
-    path.write_text(new)
+    """Rewrite this script's block of `path` (results_md.write_block; the older unmarked file
+    starting with TITLE is replaced whole)."""
+    write_block(path, "tgc2020.py", text, legacy_title=TITLE)
 
 
 def main() -> int:
