@@ -60,21 +60,25 @@ def _inputs(n=3):
     return rng.integers(0, 256, (n, H, W, 3), dtype=np.uint8)
 
 
-def _check_board(model, tmp_path, board_name):
+def _run_on_board(model, tmp_path, board_name, xs):
+    """Generate, build and start the board for `model`; (INFO, int8 outputs of xs)."""
     project = generate_project(model, tmp_path / board_name, board=board_name)
     build_project(project)
     board = get_board(board_name)
-    xs = _inputs()
-    expected = Oracle(model).run(xs).reshape(len(xs), -1)
     try:
         url = board.start(project)
         digest = hashlib.sha256(model.read_bytes()).digest()
-        _, outputs, _ = infer_all(url, digest, [x.tobytes() for x in xs], timeout=10.0)
+        info, outputs, _ = infer_all(url, digest, [x.tobytes() for x in xs], timeout=10.0)
     finally:
         board.stop()
         stop_boards(project)
-    got = np.stack([np.frombuffer(o, np.int8) for o in outputs])
-    np.testing.assert_array_equal(got, expected)
+    return info, np.stack([np.frombuffer(o, np.int8) for o in outputs])
+
+
+def _check_board(model, tmp_path, board_name):
+    xs = _inputs()
+    _, got = _run_on_board(model, tmp_path, board_name, xs)
+    np.testing.assert_array_equal(got, Oracle(model).run(xs).reshape(len(xs), -1))
 
 
 def test_host_matches_oracle(int8_model, tmp_path):
@@ -115,20 +119,10 @@ def _wide_output_model(path, out_c=1280):
 
 def test_an_output_above_1024_bytes_comes_back_in_one_reply(tmp_path):
     model = _wide_output_model(tmp_path / "wide.tflite")
-    project = generate_project(model, tmp_path / "host", board="host")
-    assert "-DPROTO_MAX_PAYLOAD=1288u" in (project / "Makefile").read_text()
-    build_project(project)
-    board = get_board("host")
     xs = np.random.default_rng(5).integers(-128, 128, (3, 1, 1, 16)).astype(np.int8)
-    try:
-        url = board.start(project)
-        digest = hashlib.sha256(model.read_bytes()).digest()
-        info, outputs, _ = infer_all(url, digest, [x.tobytes() for x in xs], timeout=10.0)
-    finally:
-        board.stop()
-        stop_boards(project)
+    info, got = _run_on_board(model, tmp_path, "host", xs)
+    assert "-DPROTO_MAX_PAYLOAD=1288u" in (tmp_path / "host" / "Makefile").read_text()
     assert info.max_payload == 1288 and info.output_size == 1280
-    got = np.stack([np.frombuffer(o, np.int8) for o in outputs])
     np.testing.assert_array_equal(got, Oracle(model).run(xs).reshape(3, -1))
 
 

@@ -231,6 +231,24 @@ def build_m55_image(
     return work / "firmware.elf"
 
 
+def fuzz_models(ops: list[str], n: int, seed: int) -> list[tuple[str, bytes]]:
+    """`n` random single-op models of `ops` from the code generator's fuzzer (fixed seed) that
+    the oracle accepts, labelled "fuzz ..."."""
+    from toolchain.codegen.fuzz import random_model
+    from toolchain.oracle import Oracle
+
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        label, model = random_model(rng, ops)
+        try:
+            Oracle(model)
+        except Exception:  # the oracle's own prepare refuses it: not a valid model
+            continue
+        out.append(("fuzz " + label, model))
+    return out
+
+
 def oracle_mismatches(
     labels: list[str], models: list[bytes], inputs: list[np.ndarray], outputs: list[list[bytes]]
 ) -> list[str]:
@@ -340,10 +358,11 @@ def objdump(elf: Path, function: str) -> str:
     return proc.stdout
 
 
-def mnemonics(elf: Path, function: str) -> set[str]:
-    """The instruction mnemonics of one function of the ELF (MVE ones included)."""
+def mnemonics(elf: Path, *functions: str) -> set[str]:
+    """The instruction mnemonics of these functions of the ELF (MVE ones included)."""
     return {
         line.split("\t")[2].strip()
+        for function in functions
         for line in objdump(elf, function).splitlines()
         if line.count("\t") >= 2
     }

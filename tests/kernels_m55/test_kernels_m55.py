@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "codegen"))
 from m55_harness import (  # noqa: E402
     REFERENCE,
     build_m55_image,
-    objdump,
+    fuzz_models,
+    mnemonics,
     oracle_mismatches,
     run_m55_image,
 )
@@ -400,18 +401,7 @@ def mve_cases() -> list[tuple[str, bytes]]:
 def fuzz_cases(n: int = 36, seed: int = 7) -> list[tuple[str, bytes]]:
     """Random CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED layers from the code generator's
     fuzzer (scales 1e-4..10, extreme zero points, strides, dilations), fixed seed."""
-    from toolchain.codegen.fuzz import random_model
-
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < n:
-        label, model = random_model(rng, ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
-        try:
-            Oracle(model)
-        except Exception:  # the oracle's own prepare refuses it: not a valid model
-            continue
-        out.append(("fuzz " + label, model))
-    return out
+    return fuzz_models(["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"], n, seed)
 
 
 def tiny_model(tmp: Path) -> bytes:
@@ -491,14 +481,6 @@ def test_vector_requantization_equals_the_scalar_one(matrix):
     assert result.requantize_bad == 0
 
 
-def _mnemonics(elf, function: str) -> set[str]:
-    return {
-        line.split("\t")[2].strip()
-        for line in objdump(elf, function).splitlines()
-        if line.count("\t") >= 2
-    }
-
-
 # objdump prints VMLADAVA as its alias VMLAVA.
 DOT = {"vmladava.s8", "vmlava.s8"}
 REQUANTIZE = {"vqrdmulh.s32", "vrshl.s32", "vqadd.s32"}
@@ -509,7 +491,7 @@ def test_the_fast_kernels_use_helium_instructions(matrix):
     elf = matrix[3]
 
     def used(*functions):
-        return set().union(*(_mnemonics(elf, f) for f in functions))
+        return set().union(*(mnemonics(elf, f) for f in functions))
 
     conv = used("conv_2d_s8", "conv_2d_s8_mve", "mve_conv_pixel")
     assert conv & DOT and REQUANTIZE <= conv and {"dlstp.8", "letp"} <= conv
@@ -534,4 +516,4 @@ def test_reference_build_has_no_helium_instructions(matrix, tmp_path):
     labels, models, inputs, _, _ = matrix
     k = labels.index("conv 1x1 21->7 zp -128 relu6")
     elf = build_m55_image(tmp_path / "ref", [models[k]], [inputs[k]], extra_cflags=REFERENCE)
-    assert not any(m.startswith(("vml", "vq", "vrshl")) for m in _mnemonics(elf, "conv_2d_s8"))
+    assert not any(m.startswith(("vml", "vq", "vrshl")) for m in mnemonics(elf, "conv_2d_s8"))

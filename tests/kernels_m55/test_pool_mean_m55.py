@@ -16,11 +16,16 @@ taps.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from m55_harness import REFERENCE, build_m55_image, objdump, run_m55_image
+from m55_harness import (
+    REFERENCE,
+    build_m55_image,
+    fuzz_models,
+    mnemonics,
+    oracle_mismatches,
+    run_m55_image,
+)
 
 from toolchain.codegen.emit import compile_graph
 from toolchain.codegen.tflite_writer import TensorSpec as T
@@ -191,18 +196,7 @@ def fuzz_cases(n: int = 48, seed: int = 11) -> list[tuple[str, bytes]]:
     """Random MEAN / MAX_POOL_2D / AVERAGE_POOL_2D models from the code generator's fuzzer
     (scales 1e-4..10: multipliers above and below one, extreme zero points, any axes, SAME and
     VALID windows, activations), fixed seed."""
-    from toolchain.codegen.fuzz import random_model
-
-    rng = np.random.default_rng(seed)
-    out = []
-    while len(out) < n:
-        label, model = random_model(rng, ["MEAN", "MAX_POOL_2D", "AVERAGE_POOL_2D"])
-        try:
-            Oracle(model)
-        except Exception:  # the oracle's own prepare refuses it: not a valid model
-            continue
-        out.append(("fuzz " + label, model))
-    return out
+    return fuzz_models(["MEAN", "MAX_POOL_2D", "AVERAGE_POOL_2D"], n, seed)
 
 
 def _inputs(oracle: Oracle, rng) -> np.ndarray:
@@ -230,18 +224,7 @@ def image(tmp_path_factory):
 
 def test_every_case_matches_the_oracle_on_qemu_m55(image):
     labels, models, inputs, _, result = image
-    failures = []
-    for label, model, xs, got in zip(labels, models, inputs, result.outputs, strict=True):
-        oracle = Oracle(model)
-        assert len(got) == len(xs), label
-        for i, (x, out) in enumerate(zip(xs, got, strict=True)):
-            ref = oracle.invoke(x).tobytes()
-            if out != ref:
-                bad = np.flatnonzero(np.frombuffer(out, np.uint8) != np.frombuffer(ref, np.uint8))
-                failures.append(
-                    f"{label}, input {i}: {bad.size} of {len(ref)} bytes differ, "
-                    f"first at {bad[:5].tolist()}"
-                )
+    failures = oracle_mismatches(labels, models, inputs, result.outputs)
     assert len(models) > 100
     assert not failures, "qemu-m55 output differs from the oracle:\n" + "\n".join(failures)
 
@@ -280,15 +263,6 @@ def test_average_division_by_multiplication_is_exact():
     assert admitted == 39  # 2..26, 28..30, 32, 33, 58, 64, 66, 99, 113, 116, 128, 198, 256
 
 
-def _mnemonics(elf: Path, *functions: str) -> set[str]:
-    return {
-        line.split("\t")[2].strip()
-        for f in functions
-        for line in objdump(elf, f).splitlines()
-        if line.count("\t") >= 2
-    }
-
-
 KERNELS = {
     "mean": ("mean_s8", "mean_s8_mve"),
     "max": ("max_pool_2d_s8", "max_pool_2d_s8_mve"),
@@ -325,7 +299,7 @@ WANT = {
 def test_the_kernels_use_helium_instructions(image):
     elf = image[3]
     for kernel, functions in KERNELS.items():
-        used = _mnemonics(elf, *functions)
+        used = mnemonics(elf, *functions)
         assert WANT[kernel] <= used, (kernel, sorted(WANT[kernel] - used))
 
 
@@ -344,7 +318,7 @@ def test_reference_build_has_no_helium_instructions(image, tmp_path):
         extra_cflags=REFERENCE,
     )
     for kernel, functions in KERNELS.items():
-        used = _mnemonics(elf, *functions)
+        used = mnemonics(elf, *functions)
         assert used, functions
         # GCC's -O2 vectoriser may still use a few MVE moves in the set-up loops: the fast
         # paths' own instructions must be absent.
