@@ -9,7 +9,7 @@
 /* Rows of the Helium ADD (mve_elementwise.h). Needs left_shift 20 and shifts <= 0 (multipliers
  * < 1: what the generator computes for ADD; add_s8 checks it). Per 4 elements: 27
  * instructions with two contiguous inputs, 15 when they are long enough to pay for scaling
- * each input through a 256-entry table first (add_table_row, 2 KiB of stack), 16 with a
+ * each input through a 256-entry table first (add_table_row, the 2 KiB arena scratch), 16 with a
  * one-value input. The loops are noinline functions so that their register operands fit. */
 __attribute__((noinline)) static void add_pair_row(const add_params_t *p, const int8_t *a,
                                                    const int8_t *b, int8_t *o, int32_t n)
@@ -36,9 +36,6 @@ __attribute__((noinline)) static void add_pair_row(const add_params_t *p, const 
                        [r2] "w"(r2), [ro] "w"(ro), [lo] "w"(lo), [hi] "w"(hi)
                      : "q0", "q1", "q2", "lr", "memory");
 }
-
-/* Rows of at least this many elements (per call) scale their inputs through tables. */
-#define ADD_TABLE_MIN_ELEMENTS 512
 
 /* table[b] = requantize(((int8_t)b + offset) << 20, multiplier, shift) for every byte b: an
  * input's scaled value depends on its byte only. shift <= 0. */
@@ -103,17 +100,24 @@ __attribute__((noinline)) static void add_value_row(const add_params_t *p, const
                      : "q0", "q1", "q2", "lr", "memory");
 }
 
+/* What add_rows_mve gets: the parameters and the arena scratch (NULL: no tables). */
+typedef struct {
+    const add_params_t *p;
+    int32_t *tables; /* two tables of 256 int32 */
+} add_call_t;
+
 static void add_rows_mve(const void *params, const int8_t *in1, int32_t step1, int32_t inner1,
                          const int8_t *in2, int32_t step2, int32_t inner2, int8_t *out,
                          int32_t rows, int32_t n)
 {
-    const add_params_t *p = (const add_params_t *)params;
-    const int tables = inner1 && inner2 && rows * n >= ADD_TABLE_MIN_ELEMENTS;
+    const add_call_t *call = (const add_call_t *)params;
+    const add_params_t *p = call->p;
+    const int tables = call->tables != NULL && inner1 && inner2 && rows * n >= ADD_TABLE_MIN_ELEMENTS;
     const int32_t offset[2] = {p->input1_offset, p->input2_offset};
     const int32_t multiplier[2] = {p->input1_multiplier, p->input2_multiplier};
     const int32_t shift[2] = {p->input1_shift, p->input2_shift};
-    int32_t t1[256];
-    int32_t t2[256];
+    int32_t *t1 = call->tables;
+    int32_t *t2 = t1 + 256;
     int32_t r;
     if (tables) {
         add_scale_table(t1, offset[0], multiplier[0], shift[0]);
@@ -138,15 +142,19 @@ static void add_rows_mve(const void *params, const int8_t *in1, int32_t step1, i
 #endif
 
 void add_s8(const add_params_t *p, const broadcast_shape_t *s, const int8_t *input1,
-            const int8_t *input2, int8_t *output)
+            const int8_t *input2, int8_t *output, void *scratch)
 {
     int32_t i0, i1, i2, i3;
     int64_t out = 0;
 #if REID_MVE
+    const add_call_t call = {p, (int32_t *)scratch};
     if (p->left_shift == 20 && p->input1_shift <= 0 && p->input2_shift <= 0 &&
-        p->output_shift <= 0 && mve_broadcast_rows(add_rows_mve, p, s, input1, input2, output)) {
+        p->output_shift <= 0 &&
+        mve_broadcast_rows(add_rows_mve, &call, s, input1, input2, output)) {
         return;
     }
+#else
+    (void)scratch;
 #endif
     for (i0 = 0; i0 < s->dims[0]; ++i0) {
         for (i1 = 0; i1 < s->dims[1]; ++i1) {

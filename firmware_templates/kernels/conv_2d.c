@@ -54,12 +54,14 @@ static void conv_2d_s8_reference(const conv_2d_params_t *p, const int8_t *input,
 
 void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
-                int8_t *output)
+                int8_t *output, void *scratch)
 {
 #if REID_MVE
-    if (conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+    if (conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output, scratch)) {
         return;
     }
+#else
+    (void)scratch;
 #endif
     conv_2d_s8_reference(p, input, filter, bias, multiplier, shift, output);
 }

@@ -12,9 +12,14 @@ typedef struct {
     int32_t input_offset, output_offset, act_min, act_max;
 } conv_2d_params_t;
 
-/* input NHWC, filter [out_c][k_h][k_w][in_c], bias [out_c] or NULL, multiplier/shift [out_c]. */
+/* Bytes of arena scratch the Helium kernel uses (the code generator plans them for each CONV_2D
+ * of a Cortex-M55 target; toolchain/codegen reads this line). */
+#define CONV_2D_SCRATCH_BYTES 23552
+
+/* input NHWC, filter [out_c][k_h][k_w][in_c], bias [out_c] or NULL, multiplier/shift [out_c];
+ * scratch: CONV_2D_SCRATCH_BYTES, 16-byte aligned, or NULL (then the portable loop runs). */
 void conv_2d_s8(const conv_2d_params_t *p, const int8_t *input, const int8_t *filter,
                 const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
-                int8_t *output);
+                int8_t *output, void *scratch);
 
 #endif

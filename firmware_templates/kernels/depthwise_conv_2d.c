@@ -53,12 +53,14 @@ static void depthwise_conv_2d_s8_reference(const depthwise_conv_2d_params_t *p, 
 
 void depthwise_conv_2d_s8(const depthwise_conv_2d_params_t *p, const int8_t *input,
                           const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
-                          const int32_t *shift, int8_t *output)
+                          const int32_t *shift, int8_t *output, void *scratch)
 {
 #if REID_MVE
-    if (depthwise_conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output)) {
+    if (depthwise_conv_2d_s8_mve(p, input, filter, bias, multiplier, shift, output, scratch)) {
         return;
     }
+#else
+    (void)scratch;
 #endif
     depthwise_conv_2d_s8_reference(p, input, filter, bias, multiplier, shift, output);
 }

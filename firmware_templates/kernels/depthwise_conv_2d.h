@@ -12,9 +12,14 @@ typedef struct {
     int32_t input_offset, output_offset, act_min, act_max;
 } depthwise_conv_2d_params_t;
 
-/* filter [1][k_h][k_w][in_c * depth_multiplier]; output channel = ic * depth_multiplier + m. */
+/* Bytes of arena scratch the Helium kernel uses (planned by the code generator for each
+ * DEPTHWISE_CONV_2D of a Cortex-M55 target; toolchain/codegen reads this line). */
+#define DEPTHWISE_CONV_2D_SCRATCH_BYTES 23424
+
+/* filter [1][k_h][k_w][in_c * depth_multiplier]; output channel = ic * depth_multiplier + m;
+ * scratch: DEPTHWISE_CONV_2D_SCRATCH_BYTES, 16-byte aligned, or NULL (the portable loop). */
 void depthwise_conv_2d_s8(const depthwise_conv_2d_params_t *p, const int8_t *input,
                           const int8_t *filter, const int32_t *bias, const int32_t *multiplier,
-                          const int32_t *shift, int8_t *output);
+                          const int32_t *shift, int8_t *output, void *scratch);
 
 #endif

@@ -35,9 +35,9 @@
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use: MVE_CONV_MAX_K bytes of im2col rows + 20 * MVE_CONV_CHUNK bytes of per-channel
- * constants and requantization parameters + MVE_CONV_PACK_BYTES of repacked weights (23 KiB in
- * all). */
+/* Scratch (mve_conv_scratch_t, in the arena): MVE_CONV_MAX_K bytes of im2col rows + 20 *
+ * MVE_CONV_CHUNK bytes of per-channel constants and requantization parameters +
+ * MVE_CONV_PACK_BYTES of repacked weights (23 KiB in all). */
 #define MVE_CONV_MAX_K 2048
 #define MVE_CONV_CHUNK 256
 #define MVE_CONV_PACK_BYTES 16384
@@ -562,12 +562,25 @@ static inline void mve_conv_run(const mve_conv_chunk_t *ck, const int8_t *x, int
     }
 }
 
+/* The fast path's buffers, in the arena (CONV_2D_SCRATCH_BYTES, planned by the code
+ * generator for every CONV_2D of a Helium target): im2col rows, the per-channel records of a
+ * chunk, the repacked weights. */
+typedef struct {
+    int8_t col[MVE_CONV_MAX_K];
+    mve_conv_group_t groups[MVE_CONV_CHUNK / 4];
+    int32_t constant[MVE_CONV_CHUNK];
+    int8_t packed[MVE_CONV_PACK_BYTES];
+} mve_conv_scratch_t;
+_Static_assert(sizeof(mve_conv_scratch_t) <= CONV_2D_SCRATCH_BYTES,
+               "conv_2d.h: CONV_2D_SCRATCH_BYTES must hold mve_conv_scratch_t");
+
 /* Pixels go to the kernels in runs: a whole 1x1 stride-1 layer at once (its rows are the
  * input), an output row of a 1x1 strided one, and for other kernels as many pixels of an output
  * row as their im2col rows fit the buffer (MVE_CONV_MAX_K / K). */
 static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
                                  const int8_t *filter, const int32_t *bias,
-                                 const int32_t *multiplier, const int32_t *shift, int8_t *output)
+                                 const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                                 void *scratch)
 {
     const int32_t k = p->k_h * p->k_w * p->in_c;
     const int direct = p->k_h == 1 && p->k_w == 1 && p->pad_h == 0 && p->pad_w == 0;
@@ -587,16 +600,21 @@ static inline int conv_2d_s8_mve(const conv_2d_params_t *p, const int8_t *input,
     const int32_t line = p->in_w * p->in_c;
     /* zp fits int8: the input is int8 and input_offset = -zero_point. */
     const int8_t zp = (int8_t)(-p->input_offset);
-    int8_t col[MVE_CONV_MAX_K] __attribute__((aligned(16)));
-    mve_conv_group_t groups[MVE_CONV_CHUNK / 4] __attribute__((aligned(16)));
-    int32_t constant[MVE_CONV_CHUNK] __attribute__((aligned(16)));
-    int8_t packed[MVE_CONV_PACK_BYTES] __attribute__((aligned(16)));
+    mve_conv_scratch_t *s = (mve_conv_scratch_t *)scratch;
+    int8_t *col;
+    mve_conv_group_t *groups;
+    int32_t *constant;
+    int8_t *packed;
     mve_conv_pairs_t pairs __attribute__((aligned(16)));
     mve_conv_chunk_t ck;
     int32_t c0, c, j, b, oy, ox, m, ky, q;
-    if (k > MVE_CONV_MAX_K || k <= 0) {
+    if (k > MVE_CONV_MAX_K || k <= 0 || s == NULL) {
         return 0;
     }
+    col = s->col;
+    groups = s->groups;
+    constant = s->constant;
+    packed = s->packed;
     pairs.k = k;
     pairs.output_offset = p->output_offset;
     pairs.any_left = mve_max_s32(shift, p->out_c, 0) > 0;

@@ -30,8 +30,9 @@
 #include "mve_s8.h"
 
 #if REID_MVE
-/* Stack use of the pixel path: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records
- * of 320 bytes (10 KiB), 8 * MVE_DW_MAX_TAPS bytes of tap tables (13 KiB). */
+/* Buffers of the pixel path: MVE_DW_MAX_C bytes of zero-point row, MVE_DW_CHUNK / 16 records
+ * of 320 bytes (10 KiB) in the arena scratch (mve_dw_scratch_t), 8 * MVE_DW_MAX_TAPS bytes of
+ * tap tables on the stack. */
 #define MVE_DW_MAX_C 2048
 #define MVE_DW_CHUNK 512
 #define MVE_DW_MAX_TAPS 64
@@ -189,6 +190,24 @@ static inline void mve_dw_prepare(const depthwise_conv_2d_params_t *p, const int
 typedef struct {
     int32_t constant[2][4], multiplier[2][4], left[2][4], neg_right[2][4];
 } mve_dw8_group_t;
+
+/* The fast paths' buffers, in the arena (DEPTHWISE_CONV_2D_SCRATCH_BYTES, planned by the code
+ * generator for every DEPTHWISE_CONV_2D of a Helium target); the two paths never run at once. */
+typedef union {
+    struct {
+        int8_t ring[MVE_DW_RING_BYTES];
+        mve_dw8_group_t rec[MVE_DW_ROW_MAX_C / 8];
+        int8_t wpack[MVE_DW_ROW_MAX_C * 9];
+        int32_t constant[MVE_DW_ROW_MAX_C];
+    } rows;
+    struct {
+        mve_dw_group_t groups[MVE_DW_CHUNK / 16];
+        int32_t constant[16];
+        int8_t pad_row[MVE_DW_MAX_C];
+    } pixels;
+} mve_dw_scratch_t;
+_Static_assert(sizeof(mve_dw_scratch_t) <= DEPTHWISE_CONV_2D_SCRATCH_BYTES,
+               "depthwise_conv_2d.h: DEPTHWISE_CONV_2D_SCRATCH_BYTES must hold mve_dw_scratch_t");
 
 /* One call: `pairs` pairs of output pixels of one row, for `groups` groups; p[ky] points at
  * the first pixel's window column in ring row ky of the first group (group base + 8 * column,
@@ -418,13 +437,14 @@ static inline void mve_dw_ring_fill(const depthwise_conv_2d_params_t *p, const i
 
 /* The 3x3 row path of depthwise_conv_2d_s8_mve (see above); returns 0 (nothing written) when
  * the layer is not 3x3, stride 1 or 2, dilation 1, at most MVE_DW_ROW_MAX_C channels and a
- * ring of at most MVE_DW_RING_BYTES. Stack: the ring, 128 bytes of records, 72 of weights and
- * 32 of constants per group (24 KiB at most). Not inlined: its frame is not added to the pixel
- * path's. */
+ * ring of at most MVE_DW_RING_BYTES. Scratch (mve_dw_scratch_t.rows): the ring, 128 bytes of
+ * records, 72 of weights and 32 of constants per group (23 KiB at most). Not inlined: its frame
+ * is not added to the pixel path's. */
 __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_t *p,
                                                  const int8_t *input, const int8_t *filter,
                                                  const int32_t *bias, const int32_t *multiplier,
-                                                 const int32_t *shift, int8_t *output)
+                                                 const int32_t *shift, int8_t *output,
+                                             mve_dw_scratch_t *s)
 {
     const int32_t ch = p->in_c;
     const int32_t groups = (ch + 7) / 8;
@@ -433,10 +453,10 @@ __attribute__((noinline)) static int mve_dw_rows(const depthwise_conv_2d_params_
     /* columns read: up to the phantom second pixel of the last pair */
     const int32_t cols = 2 * (pairs_all - 1) * stride + stride + 3;
     const int32_t slot_bytes = groups * cols * 8;
-    int8_t ring[MVE_DW_RING_BYTES] __attribute__((aligned(16)));
-    mve_dw8_group_t rec[MVE_DW_ROW_MAX_C / 8] __attribute__((aligned(16)));
-    int8_t wpack[MVE_DW_ROW_MAX_C * 9] __attribute__((aligned(16)));
-    int32_t constant[MVE_DW_ROW_MAX_C] __attribute__((aligned(16)));
+    int8_t *ring = s->rows.ring;
+    mve_dw8_group_t *rec = s->rows.rec;
+    int8_t *wpack = s->rows.wpack;
+    int32_t *constant = s->rows.constant;
     int32_t held[3];
     mve_dw_row_t r __attribute__((aligned(16)));
     int32_t gi, j, t, b, oy, ky, c;
@@ -529,16 +549,17 @@ __attribute__((noinline)) static int mve_dw_pixels(const depthwise_conv_2d_param
                                                    const int8_t *input, const int8_t *filter,
                                                    const int32_t *bias,
                                                    const int32_t *multiplier,
-                                                   const int32_t *shift, int8_t *output)
+                                                   const int32_t *shift, int8_t *output,
+                                               mve_dw_scratch_t *s)
 {
     const int32_t ch = p->in_c;
     const int32_t taps = p->k_h * p->k_w;
     const int32_t span_h = (p->k_h - 1) * p->dilation_h; /* window extent - 1 */
     const int32_t span_w = (p->k_w - 1) * p->dilation_w;
     const int one_chunk = ch <= MVE_DW_CHUNK;
-    mve_dw_group_t groups[MVE_DW_CHUNK / 16] __attribute__((aligned(16)));
-    int32_t constant[16] __attribute__((aligned(16)));
-    int8_t pad_row[MVE_DW_MAX_C] __attribute__((aligned(16)));
+    mve_dw_group_t *groups = s->pixels.groups;
+    int32_t *constant = s->pixels.constant;
+    int8_t *pad_row = s->pixels.pad_row;
     const int8_t *tap[MVE_DW_MAX_TAPS];
     int32_t tap_offset[MVE_DW_MAX_TAPS];
     int32_t c0, b, oy, ox, ky, kx, t, c;
@@ -608,20 +629,22 @@ __attribute__((noinline)) static int mve_dw_pixels(const depthwise_conv_2d_param
     }
     return 1;
 }
-/* The 3x3 row path when it applies, else the pixel path; each in its own frame (not inlined),
- * so the stack holds only one of them (at most 24 KiB). */
+/* The 3x3 row path when it applies, else the pixel path (each in its own frame, not inlined),
+ * both with their buffers in `scratch` (DEPTHWISE_CONV_2D_SCRATCH_BYTES of the arena); NULL:
+ * declines. */
 static inline int depthwise_conv_2d_s8_mve(const depthwise_conv_2d_params_t *p,
                                            const int8_t *input, const int8_t *filter,
                                            const int32_t *bias, const int32_t *multiplier,
-                                           const int32_t *shift, int8_t *output)
+                                           const int32_t *shift, int8_t *output, void *scratch)
 {
-    if (p->depth_multiplier != 1 || p->in_c <= 0) {
+    mve_dw_scratch_t *s = (mve_dw_scratch_t *)scratch;
+    if (p->depth_multiplier != 1 || p->in_c <= 0 || s == NULL) {
         return 0;
     }
-    if (mve_dw_rows(p, input, filter, bias, multiplier, shift, output)) {
+    if (mve_dw_rows(p, input, filter, bias, multiplier, shift, output, s)) {
         return 1;
     }
-    return mve_dw_pixels(p, input, filter, bias, multiplier, shift, output);
+    return mve_dw_pixels(p, input, filter, bias, multiplier, shift, output, s);
 }
 #endif /* REID_MVE */
 

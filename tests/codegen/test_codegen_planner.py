@@ -181,3 +181,35 @@ def test_row_streaming_ops_write_just_before_their_dying_input():
     # Without overlaps each step holds its input and output side by side: 512 + 512.
     buffers, _, _ = graph_buffers(comp.graph, {}, {}, {})
     assert plan_arena(buffers).arena_size == 1024
+
+
+def test_helium_scratch_lives_in_the_arena_during_its_op_only():
+    """Helium targets: each CONV_2D / DEPTHWISE_CONV_2D / long ADD gets its kernel's scratch in
+    the arena, disjoint from every tensor live at that op; other targets pass NULL."""
+    from toolchain.codegen.emit import compile_graph
+    from toolchain.codegen.ops.base import kernel_define
+
+    model = _streaming_chain()  # conv 1x1, depthwise 3x3 s1 and s2, pools
+    plain, helium = compile_graph(model), compile_graph(model, helium=True)
+    assert not plain.ctx.scratch_offsets
+    assert "NULL);" in plain.emitters[0].emit()
+    conv = kernel_define("conv_2d", "CONV_2D_SCRATCH_BYTES")
+    dw = kernel_define("depthwise_conv_2d", "DEPTHWISE_CONV_2D_SCRATCH_BYTES")
+    names = [em.op.name for em in helium.emitters]
+    assert sorted(helium.ctx.scratch_offsets) == [
+        k for k, n in enumerate(names) if n in ("CONV_2D", "DEPTHWISE_CONV_2D")
+    ]
+    for k, start in helium.ctx.scratch_offsets.items():
+        size = conv if names[k] == "CONV_2D" else dw
+        assert f"(void *)(arena + {start})" in helium.emitters[k].emit()
+        assert start % 16 == 0 and start + size <= helium.plan.arena_size
+        op = helium.graph.ops[k]
+        for t in (*op.inputs, *op.outputs):  # the op's own tensors never overlap its scratch
+            if t in helium.ctx.offsets:
+                lo, hi = (
+                    helium.ctx.offsets[t],
+                    helium.ctx.offsets[t] + helium.graph.tensors[t].nbytes,
+                )
+                assert hi <= start or lo >= start + size
+    assert plain.plan.arena_size < helium.plan.arena_size <= plain.plan.arena_size + max(conv, dw)
+    assert helium.plan.arena_size == helium.plan.lower_bound

@@ -171,7 +171,7 @@ def build_m55_image(
     for k, model in enumerate(models):
         path = work / f"n{k}.tflite"
         path.write_bytes(model)
-        infos.append(generate_network(path, work, name=f"n{k}", command="pytest"))
+        infos.append(generate_network(path, work, name=f"n{k}", command="pytest", helium=True))
     render_project(
         work,
         board="qemu-m55",

@@ -80,6 +80,8 @@ class BoardFacts:
     defines: dict[str, str] = field(default_factory=dict)  # values the templates print
     cdefines: dict[str, str] = field(default_factory=dict)  # -D flags in the Makefile
     status: str = "runs in tests"
+    #: the core runs the Helium (MVE) kernels: the code generator plans their arena scratch
+    helium: bool = False
 
     def as_context(self) -> dict[str, Any]:
         """Plain data for Jinja (tuples become lists, numbers stay numbers)."""

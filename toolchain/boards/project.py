@@ -233,7 +233,9 @@ def generate_project(
         raise NotAvailableError(
             f"the code generator (toolchain.codegen) is missing: {err}"
         ) from err
-    info = generate_network(model_copy, out_dir, name=name, command=command)
+    info = generate_network(
+        model_copy, out_dir, name=name, command=command, helium=the_board.facts.helium
+    )
     _copy_network_files(info, out_dir)
     network = network_as_dict(info)
     check_reply_fits(network)

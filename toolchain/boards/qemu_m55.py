@@ -71,6 +71,7 @@ class QemuM55Board(Board):
         name="qemu-m55",
         template_dir="qemu_m55",
         cpu="Cortex-M55 (MVE) on QEMU mps3-an547",
+        helium=True,
         counter_unit="instructions",
         executable="firmware.elf",
         toolchain=arm_toolchain(),
@@ -95,7 +96,7 @@ class QemuM55Board(Board):
             "UART0_BASE": "0x59303000u",
             "UART0_RX_IRQ": "33",
             "BAUDDIV_VALUE": "16",
-            "STACK_SIZE": "0x10000",
+            "STACK_SIZE": "0x4000",
         },
     )
 

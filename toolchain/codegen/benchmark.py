@@ -24,10 +24,11 @@ DEFAULT_BOARD = "qemu-m55"
 NAME_LIMIT = 60  # characters of a layer name in the table
 
 
-def benchmark_model(tflite_path: str | Path) -> dict[str, Any]:
-    """The `benchmark` block of metrics.json for one int8 `.tflite` (no firmware part)."""
+def benchmark_model(tflite_path: str | Path, helium: bool = True) -> dict[str, Any]:
+    """The `benchmark` block of metrics.json for one int8 `.tflite` (no firmware part);
+    `helium`: the arena includes the Helium kernels' scratch (Cortex-M55 boards)."""
     with tempfile.TemporaryDirectory(prefix="reidtool-bench-") as tmp:
-        info = generate_network(tflite_path, tmp)
+        info = generate_network(tflite_path, tmp, helium=helium)
     return {
         "model": str(tflite_path),
         "params": int(info.params),
@@ -162,7 +163,9 @@ def benchmark(cfg: Any, run: Any, model_path: str | Path | None = None) -> dict[
         or getattr(getattr(cfg, "deployment", None), "board", None)
         or DEFAULT_BOARD
     )
-    block = benchmark_model(path)
+    from toolchain.boards import get_board
+
+    block = benchmark_model(path, helium=get_board(board).facts.helium)
     firmware = firmware_block(path, Path(run.firmware_dir), board)
     if firmware is not None:
         block["firmware"] = firmware

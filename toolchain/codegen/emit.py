@@ -25,14 +25,13 @@ import numpy as np
 import toolchain
 from toolchain.codegen import ops as _ops  # noqa: F401  (registers every emitter)
 from toolchain.codegen.graph import Graph, fuse_dilated_convs
-from toolchain.codegen.ops.base import OPS, TYPE_CODES, Context, OpEmitter
-from toolchain.codegen.planner import Plan, graph_buffers, plan_arena
+from toolchain.codegen.ops.base import KERNELS_DIR, OPS, TYPE_CODES, Context, OpEmitter
+from toolchain.codegen.planner import Buffer, Plan, graph_buffers, plan_arena, scratch_key
 from toolchain.codegen.tables import fuse_lookup_tables
 from toolchain.codegen.tflite_model import read_tflite
 from toolchain.errors import CodegenError
 from toolchain.files import atomic_write_bytes, atomic_write_text
 
-KERNELS_DIR = Path(__file__).resolve().parents[2] / "firmware_templates" / "kernels"
 WEIGHTS_SECTION = ".reid_weights"
 
 
@@ -83,8 +82,14 @@ class Compiled:
     model_hash: bytes
 
 
-def compile_graph(data: bytes, name: str = "reid", what: str = "<model>") -> Compiled:
+def compile_graph(
+    data: bytes, name: str = "reid", what: str = "<model>", helium: bool = False
+) -> Compiled:
     """Parse, prepare every op and plan the arena; no files are written.
+
+    `helium`: the target runs the Helium (MVE) kernels (Cortex-M55 boards): ops whose fast
+    path needs scratch memory (im2col rows, repacked weights, row rings, tables) get it in the
+    arena, planned like a tensor that lives for that op only (`OpEmitter.scratch_bytes`).
 
     Raises:
         CodegenError: an unsupported op (named with its index and output tensor), a bad type,
@@ -98,7 +103,7 @@ def compile_graph(data: bytes, name: str = "reid", what: str = "<model>") -> Com
         )
     if graph.inputs[0] == graph.outputs[0]:
         raise CodegenError(f"{what}: the input tensor is also the output; there is nothing to run")
-    ctx = Context(graph, name)
+    ctx = Context(graph, name, helium=helium)
     emitters: list[OpEmitter] = []
     for op in graph.ops:
         if op.name not in OPS:
@@ -114,7 +119,22 @@ def compile_graph(data: bytes, name: str = "reid", what: str = "<model>") -> Com
     in_place = {em.op.outputs[0]: em.in_place_inputs() for em in emitters if em.in_place_inputs()}
     plan, keys, inner = best_plan(graph, emitters, aliases, in_place)
     ctx.offsets = {t: plan.offsets[k] + inner[t] for t, k in keys.items()}
+    ctx.scratch_offsets = {
+        k: plan.offsets[scratch_key(k)]
+        for k in range(len(emitters))
+        if scratch_key(k) in plan.offsets
+    }
     return Compiled(graph, ctx, emitters, plan, hashlib.sha256(data).digest())
+
+
+def scratch_buffers(emitters: list[OpEmitter]) -> list[Buffer]:
+    """Arena buffers of the Helium kernels' scratch (Helium targets only): one per op that
+    needs it, alive during that op only."""
+    return [
+        Buffer(scratch_key(k), em.scratch_bytes(), k, k)
+        for k, em in enumerate(emitters)
+        if em.ctx.helium and em.scratch_bytes() > 0
+    ]
 
 
 def best_plan(
@@ -141,9 +161,10 @@ def best_plan(
         {},
     ]
     best = None
+    scratch = scratch_buffers(emitters)
     for overlap in choices:
         buffers, keys, inner = graph_buffers(graph, aliases, in_place, overlap)
-        plan = plan_arena(buffers)
+        plan = plan_arena(buffers + scratch)
         if best is None or plan.arena_size < best[0].arena_size:
             best = (plan, keys, inner)
     return best
@@ -163,7 +184,11 @@ def _dtype_name(dt: np.dtype) -> str:
 
 
 def generate_network(
-    tflite_path: str | Path, out_dir: str | Path, name: str = "reid", command: str | None = None
+    tflite_path: str | Path,
+    out_dir: str | Path,
+    name: str = "reid",
+    command: str | None = None,
+    helium: bool = False,
 ) -> NetworkInfo:
     """Translate an int8 `.tflite` into portable C99 in `out_dir`.
 
@@ -172,6 +197,8 @@ def generate_network(
         out_dir: folder to write into (created); `kernels/` inside it receives the kernels.
         name: the C prefix (`<name>_network_run`, `NAME_ARENA_SIZE`...); a C identifier.
         command: the command line to record in the generated files' header.
+        helium: plan the Helium kernels' scratch in the arena (Cortex-M55 boards; see
+            `compile_graph`).
 
     Returns:
         `NetworkInfo`: I/O shapes and quantization, arena size and lower bound, weights size,
@@ -183,7 +210,7 @@ def generate_network(
     if not path.is_file():
         raise CodegenError(f"TFLite model not found: {path}")
     data = path.read_bytes()
-    comp = compile_graph(data, name, str(path))
+    comp = compile_graph(data, name, str(path), helium=helium)
     out = Path(out_dir)
     (out / "kernels").mkdir(parents=True, exist_ok=True)
     graph, ctx = comp.graph, comp.ctx

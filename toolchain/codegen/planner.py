@@ -148,6 +148,11 @@ def streaming_overlap(
     return need
 
 
+def scratch_key(op_position: int) -> int:
+    """The buffer key of op `op_position`'s kernel scratch (negative: never a tensor index)."""
+    return -1 - op_position
+
+
 def graph_buffers(
     graph: Graph,
     aliases: dict[int, int],

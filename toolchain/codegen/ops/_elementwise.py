@@ -63,12 +63,14 @@ def check_binary(em: OpEmitter) -> None:
         em.need_per_tensor(t)
 
 
-def emit_binary(em: OpEmitter, struct: str, func: str) -> str:
+def emit_binary(em: OpEmitter, struct: str, func: str, scratch: bool = False) -> str:
+    """The kernel call; `scratch`: the kernel takes the op's arena scratch as last argument."""
     c = em.ctx
     shape = ", ".join(f".{k} = {{{', '.join(map(str, v))}}}" for k, v in em.shape.items())
+    extra = f", {c.scratch(em.op)}" if scratch else ""
     return f"static const broadcast_shape_t s = {{{shape}}};\n" + em.call(
         struct,
         em.params,
         f"{func}(&p, &s, {c.ptr(em.op.inputs[0], True)}, {c.ptr(em.op.inputs[1], True)}, "
-        f"{c.ptr(em.op.outputs[0])});",
+        f"{c.ptr(em.op.outputs[0])}{extra});",
     )

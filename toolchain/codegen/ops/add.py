@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from toolchain.codegen.ops._elementwise import broadcast_shape, check_binary, emit_binary
-from toolchain.codegen.ops.base import OPS, OpEmitter
+from toolchain.codegen.ops.base import OPS, OpEmitter, kernel_define
 from toolchain.codegen.quant import activation_range, quantize_multiplier
 
 LEFT_SHIFT = 20  # int8/uint8 inputs are shifted left by 20 before scaling (add.cc)
@@ -54,7 +54,13 @@ class Add(OpEmitter):
         self.params = add_sub_params(self)
 
     def emit(self) -> str:
-        return emit_binary(self, "add_params_t", "add_s8")
+        return emit_binary(self, "add_params_t", "add_s8", scratch=True)
+
+    def scratch_bytes(self) -> int:
+        """The Helium kernel's two scale tables, used on rows of >= 512 elements (add.c)."""
+        if self.outputs[0].size < kernel_define("add", "ADD_TABLE_MIN_ELEMENTS"):
+            return 0
+        return kernel_define("add", "ADD_SCRATCH_BYTES")
 
     def macs(self) -> int:
         return self.outputs[0].size

@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +24,18 @@ from toolchain.errors import CodegenError
 from toolchain.registry import Registry
 
 OPS: Registry[type[OpEmitter]] = Registry("codegen op")
+
+KERNELS_DIR = Path(__file__).resolve().parents[3] / "firmware_templates" / "kernels"
+
+
+def kernel_define(kernel: str, macro: str) -> int:
+    """The integer value of `#define MACRO N` in firmware_templates/kernels/<kernel>.h: the C
+    headers are the one source of such sizes (e.g. CONV_2D_SCRATCH_BYTES)."""
+    match = re.search(rf"#define {macro} (\d+)", (KERNELS_DIR / f"{kernel}.h").read_text())
+    if match is None:
+        raise CodegenError(f"kernels/{kernel}.h defines no {macro}")
+    return int(match.group(1))
+
 
 # Element type codes of the generated C interface (same as the protocol's INFO reply).
 TYPE_CODES = {np.dtype(np.int8): 0, np.dtype(np.uint8): 1, np.dtype(np.float32): 2}
@@ -71,12 +85,21 @@ class WeightsBlob:
 class Context:
     """What emitters share: the graph, the weights blob and (after planning) tensor storage."""
 
-    def __init__(self, graph: Graph, name: str):
+    def __init__(self, graph: Graph, name: str, helium: bool = False):
         self.graph = graph
         self.name = name
+        self.helium = helium  # the target runs the Helium kernels (their scratch is planned)
         self.weights = WeightsBlob()
         self.offsets: dict[int, int] = {}  # arena offsets, filled by the planner
+        self.scratch_offsets: dict[int, int] = {}  # op position → arena offset of its scratch
         self.const_offsets: dict[int, int] = {}  # blob offsets of constant tensors
+
+    def scratch(self, op: Op) -> str:
+        """C expression for op's kernel scratch in the arena, or NULL when none is planned."""
+        position = self.graph.ops.index(op)
+        if position not in self.scratch_offsets:
+            return "NULL"
+        return f"(void *)(arena + {self.scratch_offsets[position]})"
 
     def const(self, array: np.ndarray, ctype: str) -> str:
         """Put `array` into the blob; return a C expression pointing at it."""
@@ -155,6 +178,11 @@ class OpEmitter:
         raise CodegenError(f"{self.where()}: no C emitter")
 
     def macs(self) -> int:
+        return 0
+
+    def scratch_bytes(self) -> int:
+        """Bytes of arena scratch the op's Helium kernel uses (planned only for Helium
+        targets, live during this op only); 0: none."""
         return 0
 
     def aliases_input(self) -> bool:

@@ -7,7 +7,7 @@ from toolchain.codegen.ops._conv_common import (
     per_channel_multipliers,
     spatial_params,
 )
-from toolchain.codegen.ops.base import OPS, OpEmitter
+from toolchain.codegen.ops.base import OPS, OpEmitter, kernel_define
 
 
 @OPS.register("CONV_2D")
@@ -75,8 +75,16 @@ class Conv2D(OpEmitter):
             p,
             f"conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
             f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
-            f"{self.ctx.ptr(self.op.outputs[0])});",
+            f"{self.ctx.ptr(self.op.outputs[0])}, {self.ctx.scratch(self.op)});",
         )
+
+    def scratch_bytes(self) -> int:
+        """The Helium kernel's buffers (im2col rows, records, repacked weights) when its fast
+        path takes the layer (K <= MVE_CONV_MAX_K, mve_conv_2d.h)."""
+        p = self.params
+        if p["k_h"] * p["k_w"] * p["in_c"] > kernel_define("mve_conv_2d", "MVE_CONV_MAX_K"):
+            return 0
+        return kernel_define("conv_2d", "CONV_2D_SCRATCH_BYTES")
 
     def macs(self) -> int:
         p = self.params

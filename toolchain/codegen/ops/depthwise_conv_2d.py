@@ -7,7 +7,7 @@ from toolchain.codegen.ops._conv_common import (
     per_channel_multipliers,
     spatial_params,
 )
-from toolchain.codegen.ops.base import OPS, OpEmitter
+from toolchain.codegen.ops.base import OPS, OpEmitter, kernel_define
 from toolchain.codegen.planner import streaming_overlap
 
 
@@ -54,8 +54,20 @@ class DepthwiseConv2D(OpEmitter):
             self.params,
             f"depthwise_conv_2d_s8(&p, {self.ctx.ptr(self.op.inputs[0], True)}, "
             f"{self.ctx.ptr(self.op.inputs[1])}, {bias}, {self.mult}, {self.shift}, "
-            f"{self.ctx.ptr(self.op.outputs[0])});",
+            f"{self.ctx.ptr(self.op.outputs[0])}, {self.ctx.scratch(self.op)});",
         )
+
+    def scratch_bytes(self) -> int:
+        """The Helium kernel's buffers (row ring or tap records, mve_depthwise_conv_2d.h) when
+        its fast path takes the layer (depth multiplier 1, bounded taps and channels)."""
+        p = self.params
+        if (
+            p["depth_multiplier"] != 1
+            or p["k_h"] * p["k_w"] > kernel_define("mve_depthwise_conv_2d", "MVE_DW_MAX_TAPS")
+            or p["in_c"] > kernel_define("mve_depthwise_conv_2d", "MVE_DW_MAX_C")
+        ):
+            return 0
+        return kernel_define("depthwise_conv_2d", "DEPTHWISE_CONV_2D_SCRATCH_BYTES")
 
     def overlap_bytes(self) -> int:
         """Output rows may trail the input rows still to be read (reference and Helium loops
