@@ -21,6 +21,7 @@ from toolchain.boards.build import build_project  # noqa: E402
 from toolchain.boards.process import stop_boards  # noqa: E402
 from toolchain.boards.project import generate_project  # noqa: E402
 from toolchain.oracle import Oracle  # noqa: E402
+from toolchain.quantization.quantizer import random_calibrated_int8  # noqa: E402
 
 H, W = 32, 16
 
@@ -35,23 +36,8 @@ def int8_model(tmp_path_factory):
     x = tf.keras.layers.Conv2D(16, 1, activation="relu6")(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     out = tf.keras.layers.Dense(32)(x)
-    model = tf.keras.Model(inp, out)
-    rng = np.random.default_rng(0)
-
-    def rep():
-        for v in (0, 255):
-            yield [np.full((1, H, W, 3), v, np.float32)]
-        for _ in range(8):
-            yield [rng.integers(0, 256, (1, H, W, 3)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.int8
     path = tmp_path_factory.mktemp("model") / "tiny_int8.tflite"
-    path.write_bytes(conv.convert())
+    path.write_bytes(random_calibrated_int8(tf.keras.Model(inp, out)))
     return path
 
 

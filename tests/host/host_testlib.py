@@ -87,27 +87,14 @@ def tiny_int8_model(path: Path, h: int = 32, w: int = 16, dim: int = 64) -> Path
     """A small int8 embedder with reidtool's I/O (uint8 pixels in, int8 embedding out)."""
     import tensorflow as tf
 
+    from toolchain.quantization.quantizer import random_calibrated_int8
+
     inp = tf.keras.Input((h, w, 3))
     x = tf.keras.layers.Rescaling(1 / 127.5, -1.0)(inp)
     x = tf.keras.layers.Conv2D(8, 3, strides=2, activation="relu")(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     out = tf.keras.layers.Dense(dim)(x)
-    model = tf.keras.Model(inp, out)
-    rng = np.random.default_rng(0)
-
-    def rep():
-        for v in (0, 255):
-            yield [np.full((1, h, w, 3), v, np.float32)]
-        for _ in range(8):
-            yield [rng.integers(0, 256, (1, h, w, 3)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.int8
-    path.write_bytes(conv.convert())
+    path.write_bytes(random_calibrated_int8(tf.keras.Model(inp, out)))
     return path
 
 

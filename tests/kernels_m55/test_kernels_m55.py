@@ -37,6 +37,7 @@ from test_codegen_ops import fc_tie_cases  # noqa: E402
 from toolchain.codegen.tflite_writer import TensorSpec as T  # noqa: E402
 from toolchain.codegen.tflite_writer import build_model, single_op_model
 from toolchain.oracle import Oracle  # noqa: E402
+from toolchain.quantization.quantizer import random_calibrated_int8  # noqa: E402
 
 pytestmark = [
     pytest.mark.qemu,
@@ -418,22 +419,7 @@ def tiny_model(tmp: Path) -> bytes:
     x = tf.keras.layers.Conv2D(24, 1, activation="relu6")(x)
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     out = tf.keras.layers.Dense(20)(x)
-    model = tf.keras.Model(inp, out)
-    rng = np.random.default_rng(0)
-
-    def rep():
-        for v in (0, 255):
-            yield [np.full((1, h, w, 3), v, np.float32)]
-        for _ in range(8):
-            yield [rng.integers(0, 256, (1, h, w, 3)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.uint8
-    conv.inference_output_type = tf.int8
-    return conv.convert()
+    return random_calibrated_int8(tf.keras.Model(inp, out))
 
 
 def _random_inputs(oracle: Oracle, n: int, rng) -> np.ndarray:

@@ -457,16 +457,30 @@ def untrained_int8(model_name: str, input_shape: tuple[int, int, int], seed: int
     int8 out): the model the footprint benchmarks and the code generator's tests use."""
     from types import SimpleNamespace
 
-    import numpy as np
-
     from toolchain.models.embedder import build_training_model
     from toolchain.models.export import export_embedder
-    from toolchain.quantization.calibration import representative_dataset
 
     model_cfg = SimpleNamespace(
-        model_name=model_name, model_path=None, pretrained=False, input_shape=input_shape,
-        embedding_dim=None, bnneck=False, pretrained_weights=None,
+        model_name=model_name,
+        model_path=None,
+        pretrained=False,
+        input_shape=input_shape,
+        embedding_dim=None,
+        bnneck=False,
+        pretrained_weights=None,
     )
     embedder = export_embedder(build_training_model(model_cfg, input_shape, 10))
-    crops = np.random.default_rng(seed).integers(0, 256, size=(8, *input_shape), dtype=np.uint8)
-    return convert(make_converter(embedder, representative_dataset(crops), "uint8", "int8"))
+    return random_calibrated_int8(embedder, seed)
+
+
+def random_calibrated_int8(model: Any, seed: int = 0, n: int = 8) -> bytes:
+    """Full-int8 `.tflite` of a Keras model with reidtool's I/O (raw pixels 0..255 in, uint8
+    in / int8 out), calibrated on the all-0 and all-255 crops and `n` random ones: for models
+    whose weights are not trained (benchmarks, tests)."""
+    import numpy as np
+
+    from toolchain.quantization.calibration import representative_dataset
+
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    crops = np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
+    return convert(make_converter(model, representative_dataset(crops), "uint8", "int8"))
