@@ -272,8 +272,9 @@ def oracle_mismatches(
     return failures
 
 
-def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result:
-    """Run the image on QEMU mps3-an547 (`-icount shift=0`, semihosting exit) and parse it."""
+def _start_qemu(elf: Path, *options: str, stdout: int = subprocess.PIPE) -> subprocess.Popen:
+    """QEMU mps3-an547 running `elf` (no monitor, semihosting exit) with extra `options`, in its
+    own process group (killed whole on a timeout); stderr piped, text mode."""
     cmd = [
         QEMU,
         "-M",
@@ -281,23 +282,25 @@ def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result
         "-nographic",
         "-monitor",
         "none",
-        "-icount",
-        "shift=0",
         "-semihosting-config",
         "enable=on,target=native",
-        "-serial",
-        "stdio",
+        *options,
         "-kernel",
         str(elf),
     ]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
+
+
+def run_m55_image(elf: Path, n_models: int, timeout: float = 300.0) -> M55Result:
+    """Run the image on QEMU mps3-an547 (`-icount shift=0`, semihosting exit) and parse it."""
+    proc = _start_qemu(elf, "-icount", "shift=0", "-serial", "stdio")
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -400,29 +403,8 @@ def mve_instruction_share(
     its instructions classified from the ELF's disassembly). Build without profiling."""
     names = {f"n{k}_network_run": k for k in range(n_models)}
     mnemonic = _mnemonics_by_address(elf)
-    cmd = [
-        QEMU,
-        "-M",
-        "mps3-an547",
-        "-nographic",
-        "-monitor",
-        "none",
-        "-semihosting-config",
-        "enable=on,target=native",
-        "-serial",
-        "null",
-        "-d",
-        "in_asm,exec,nochain",
-        "-kernel",
-        str(elf),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    proc = _start_qemu(
+        elf, "-serial", "null", "-d", "in_asm,exec,nochain", stdout=subprocess.DEVNULL
     )
     blocks: dict[int, tuple[int, int]] = {}
     result = [[0, 0] for _ in range(n_models)]

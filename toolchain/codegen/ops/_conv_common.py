@@ -55,6 +55,25 @@ def check_conv_io(em: OpEmitter) -> None:
         em.need_const(em.inputs[2], "the bias")
 
 
+def geometry_params(em: OpEmitter, k_h: int, k_w: int) -> dict[str, int]:
+    """The shape, window and offset fields CONV_2D and DEPTHWISE_CONV_2D share (NHWC input and
+    output, the filter window, `spatial_params`, the input and output offsets)."""
+    x, y = em.inputs[0], em.outputs[0]
+    return {
+        "batches": x.shape[0],
+        "in_h": x.shape[1],
+        "in_w": x.shape[2],
+        "in_c": x.shape[3],
+        "out_h": y.shape[1],
+        "out_w": y.shape[2],
+        "k_h": k_h,
+        "k_w": k_w,
+        **spatial_params(em, k_h, k_w),
+        "input_offset": -x.zero_point,
+        "output_offset": y.zero_point,
+    }
+
+
 def spatial_params(em: OpEmitter, k_h: int, k_w: int) -> dict[str, int]:
     """Strides, dilations, paddings and the activation range, checked against the output shape."""
     o = em.op.options

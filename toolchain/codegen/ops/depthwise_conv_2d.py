@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from toolchain.codegen.ops._conv_common import (
     check_conv_io,
+    geometry_params,
     per_channel_multipliers,
-    spatial_params,
 )
 from toolchain.codegen.ops.base import OPS, OpEmitter, kernel_define
 from toolchain.codegen.planner import streaming_overlap
@@ -29,20 +29,7 @@ class DepthwiseConv2D(OpEmitter):
         if opt_dm not in (0, dm):
             raise self.fail(f"depth_multiplier option {opt_dm} disagrees with the shapes ({dm})")
         mult, shift = per_channel_multipliers(self, out_c, 3)
-        self.params = {
-            "batches": x.shape[0],
-            "in_h": x.shape[1],
-            "in_w": x.shape[2],
-            "in_c": in_c,
-            "out_h": y.shape[1],
-            "out_w": y.shape[2],
-            "depth_multiplier": dm,
-            "k_h": k_h,
-            "k_w": k_w,
-            **spatial_params(self, k_h, k_w),
-            "input_offset": -x.zero_point,
-            "output_offset": y.zero_point,
-        }
+        self.params = {**geometry_params(self, k_h, k_w), "depth_multiplier": dm}
         self.mult = self.ctx.const(mult, "int32_t")
         self.shift = self.ctx.const(shift, "int32_t")
 
